@@ -4,6 +4,7 @@ Modules:
 
 - `cs336_lm.attention`: Several attention heads side by side, a causal mask so that no token sees the future, rotary positions on queries and keys, and a key/value cache that makes generation one token at a time cheap.
 - `cs336_lm.layers`: Linear, Embedding, RMSNorm, SiLU/SwiGLU, rotary position embeddings, a stable softmax and scaled dot-product attention — written from tensor operations only, each checked against PyTorch's own version.
+- `cs336_lm.loss`: The number a language model is trained to lower: the negative log-probability of the true next token, computed stably from raw logits for any vocabulary size and precision — and its friendlier face, perplexity.
 - `cs336_lm.transformer`: Pre-norm Transformer blocks stacked between a token embedding and an output head — one typed config for the course's model and its ablations, checked against a re-assembly from PyTorch built-ins, and measured against it."""
 
 __version__ = "0.1.0"

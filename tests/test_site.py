@@ -68,6 +68,21 @@ def notebook_title(nb_path):
     return None
 
 
+def notebook_summary(nb_path):
+    "The `> summary` line under the title, which nbdev makes the page's description; None if there is none."
+    for cell in _cells(nb_path):
+        if cell["cell_type"] == "markdown" and _src(cell).strip():
+            m = re.search(r"^>\s*(.+(?:\n>\s*.+)*)", _src(cell), re.M)
+            return re.sub(r"\s*\n>\s*", " ", m.group(1)).strip() if m else None
+    return None
+
+
+def plain(md):
+    "Markdown inline text as a reader sees it: links to their text, no backticks or emphasis, straight quotes, single spaces."
+    md = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", md).translate(str.maketrans("‘’“”", "''\"\""))
+    return " ".join(re.sub(r"[`*]", "", md).split())
+
+
 def _patched_name(node):
     "`Class.method` for a function that fastcore's `@patch` adds to a class, else None."
     decos = [d.id if isinstance(d, ast.Name) else getattr(d, "attr", None) for d in node.decorator_list]
@@ -118,10 +133,7 @@ def site(tmp_path_factory):
     from filelock import FileLock  # a dependency of torch, so always there
     with FileLock(str(shared/"docs_build.lock")):
         if not log.exists(): _build_once(out, log)
-    res = json.loads(log.read_text())
-    if not (out/"index.html").exists():
-        pytest.fail(f"scripts/build_docs.sh built no site (exit {res['rc']}):\n{res['out'][-6000:]}")
-    return {"dir": out, **res}
+    return {"dir": out, **json.loads(log.read_text())}
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -131,6 +143,8 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def base_url(site):
     "The site served over HTTP on 127.0.0.1 at a free port, from a thread."
+    if not (site["dir"]/"index.html").exists():  # test_build shows why
+        pytest.fail(f"scripts/build_docs.sh built no site (exit {site['rc']}); see test_build for its output")
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(site["dir"])))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{srv.server_address[1]}/"
@@ -180,12 +194,12 @@ def open_page(page, base_url, name):
 
 # ------------------------------------------------------------------ the build
 
-def test_build_has_no_broken_links(site):
-    "scripts/build_docs.sh succeeded: smalldocs found no broken link (sidebar, navbar, links between notebooks)."
+def test_build(site):
+    "scripts/build_docs.sh succeeded: nbdev processed every notebook, smalldocs found no broken link."
     assert site["rc"] == 0, f"scripts/build_docs.sh failed (exit {site['rc']}):\n{site['out'][-6000:]}"
 
 
-def test_every_notebook_has_a_page(site):
+def test_every_notebook_has_a_page(site, base_url):
     missing = [page_of(nb) for nb in NOTEBOOKS if not (site["dir"]/page_of(nb)).exists()]
     assert not missing, f"no page built for: {missing}"
 
@@ -212,6 +226,7 @@ PAGE_JS = """() => {
   const imgs = [...document.querySelectorAll('img')].map((i) => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0}));
   return {
     title: text(document.querySelector('main h1.title') || document.querySelector('main h1')),
+    description: text(document.querySelector('main header .description')),
     main: text(document.querySelector('main')),
     cells, headings, imgs,
   };
@@ -228,8 +243,13 @@ def test_page(nb, page, base_url):
 
     want = notebook_title(nb)
     if not want: problems.append(f"{nb.name} has no title: its first cell must be markdown `# Title`")
-    elif info["title"].replace("`", "") != want.replace("`", ""):
+    elif plain(info["title"]) != plain(want):
         problems.append(f"title is {info['title']!r}, the notebook says {want!r}")
+
+    summary = notebook_summary(nb)
+    if summary and plain(info["description"]) != plain(summary):
+        problems.append(f"the description under the title is {info['description']!r}, the notebook's `> ` line says "
+                        f"{summary!r} (nbdev keeps only the first line of the `> ` summary: write it on one line)")
 
     for sym in exported_names(nb):
         short = sym.split(".")[-1]
@@ -319,7 +339,7 @@ def test_navigation(page, base_url):
     link.click()
     page.wait_for_url(base_url + target)
     assert page.locator("main h1").first.inner_text().strip(), f"{target} opened from the sidebar has no title"
-    home = page.locator('nav.navbar a.nav-link[href="index.html"]')
+    home = page.locator('nav.navbar a[href="index.html"], nav.navbar a[href="./"]')
     assert home.count() >= 1, f"{target}: no navbar link to index.html"
     home.first.click()
     page.wait_for_url(base_url + "index.html")
@@ -349,3 +369,12 @@ def test_search(page, base_url):
     hit.first.click()
     page.wait_for_url(re.compile(re.escape(base_url + target) + r"(#.*)?$"))
     assert query.lower() in page.locator("main").inner_text().lower(), f"{target} opened from search does not mention {query!r}"
+
+
+def test_sidebar_lists_every_page(page, base_url):
+    "Each notebook's page can be reached from the sidebar (nbs/sidebar.yml lists it)."
+    open_page(page, base_url, "index.html")
+    hrefs = page.eval_on_selector_all("#quarto-sidebar a.sidebar-link[href]", "els => els.map((e) => e.getAttribute('href'))")
+    listed = {h.split("#")[0].removeprefix("./") for h in hrefs}
+    missing = [page_of(nb) for nb in NOTEBOOKS if page_of(nb) not in listed]
+    assert not missing, f"pages not in the sidebar (add their notebooks to nbs/sidebar.yml): {missing}"
