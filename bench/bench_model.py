@@ -3,7 +3,8 @@
 The reference uses nn.Embedding, nn.Linear, F.rms_norm, F.silu and F.scaled_dot_product_attention(is_causal=True),
 with RoPE as a complex multiply (the LLaMA way). Both models hold the same weights (checked: same logits). Runs are
 interleaved (ours, reference, ours, ...) so that CPU contention from other processes hits both; the ratio of the
-medians is what to read.
+medians is what to read. Both wall-clock time and the process's CPU time are reported: on a shared machine the CPU
+time is the steadier measure of what the code costs.
 
     python bench/bench_model.py                  # eager, float32, CPU
     python bench/bench_model.py --compile        # also torch.compile both sides
@@ -78,15 +79,26 @@ def step(model, ids, targets):
     return loss
 
 
-def bench(models: dict, ids, targets, rounds: int, warmup: int = 2) -> dict:
-    "Median seconds per forward+backward step for each model, runs interleaved."
+def bench(models: dict, ids, targets, rounds: int, warmup: int = 2) -> tuple[dict, dict]:
+    "Median wall-clock and process-CPU seconds per forward+backward step for each model, runs interleaved."
     for _ in range(warmup):
         for m in models.values(): step(m, ids, targets)
-    times = {k: [] for k in models}
+    wall, cpu = {k: [] for k in models}, {k: [] for k in models}
     for _ in range(rounds):
         for k, m in models.items():
-            t0 = time.perf_counter(); step(m, ids, targets); times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
+            t0, c0 = time.perf_counter(), time.process_time()
+            step(m, ids, targets)
+            wall[k].append(time.perf_counter() - t0); cpu[k].append(time.process_time() - c0)
+    return ({k: statistics.median(v) for k, v in wall.items()}, {k: statistics.median(v) for k, v in cpu.items()})
+
+
+def report(label: str, t: dict, c: dict, toks: int, extra: dict | None = None):
+    extra = extra or {}
+    print(f"{label}: " + ", ".join(f"{k} {toks / v:,.0f} tok/s ({v * 1e3:.0f} ms wall, {c[k] * 1e3:.0f} ms CPU{extra.get(k, '')})"
+                                   for k, v in t.items()))
+    for name, d in (("wall", t), ("CPU ", c)):
+        print(f"{label}: {name} ratio ours/reference = {d['reference'] / d['ours']:.3f}, "
+              f"ours_fused/reference = {d['reference'] / d['ours_fused']:.3f}, fused/from-scratch = {d['ours'] / d['ours_fused']:.3f}")
 
 
 def main():
@@ -121,21 +133,16 @@ def main():
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {dev}, float32; "
           f"d_model {a.d_model}, {a.layers} layers, {a.heads} heads, d_ff {a.d_ff}, vocab {a.vocab}, "
           f"context {a.context}, batch {a.batch}; max |Δlogit| vs reference {err:.1e}")
-    t = bench({"ours": ours, "ours_fused": fused, "reference": ref}, ids, targets, a.rounds)
-    print("eager   : " + ", ".join(f"{k} {toks / v:,.0f} tok/s ({v * 1e3:.0f} ms)" for k, v in t.items()))
-    print(f"eager   : ours/reference = {t['reference'] / t['ours']:.3f}, "
-          f"ours_fused/reference = {t['reference'] / t['ours_fused']:.3f}, fused/from-scratch = {t['ours'] / t['ours_fused']:.3f}")
+    t, cpu = bench({"ours": ours, "ours_fused": fused, "reference": ref}, ids, targets, a.rounds)
+    report("eager   ", t, cpu, toks)
     if a.compile:
         compiled, ctime = {}, {}
         for k, m in {"ours": ours, "ours_fused": fused, "reference": ref}.items():
             cm = torch.compile(m)
-            t0 = time.perf_counter(); step(cm, ids, targets); ctime[k] = time.perf_counter() - t0
+            t0 = time.perf_counter(); step(cm, ids, targets); ctime[k] = f", compile {time.perf_counter() - t0:.0f} s"
             compiled[k] = cm
-        t = bench(compiled, ids, targets, a.rounds)
-        print("compiled: " + ", ".join(f"{k} {toks / v:,.0f} tok/s ({v * 1e3:.0f} ms, compile {ctime[k]:.0f} s)" for k, v in t.items()))
-        print(f"compiled: ours/reference = {t['reference'] / t['ours']:.3f}, "
-              f"ours_fused/reference = {t['reference'] / t['ours_fused']:.3f}")
-
+        t, cpu = bench(compiled, ids, targets, a.rounds)
+        report("compiled", t, cpu, toks, ctime)
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,7 @@ Reference: the same architecture from nn.Linear / nn.Embedding / F.rms_norm / F.
 F.cross_entropy, torch.optim.AdamW and clip_grad_norm_. CPU, fp32, same shapes and batches. The two are timed in
 alternating rounds so that load from other processes hits both; the ratio (ours / reference tokens/s) is the result.
 
-    python bench/bench_train.py [--d-model 256 --layers 4 --heads 8 --ctx 256 --batch 8 --vocab 4096 --rounds 3 --steps 8]
+    python bench/bench_train.py [--d-model 256 --layers 4 --heads 8 --ctx 256 --batch 8 --vocab 4096 --rounds 3 --steps 6 --threads N]
 """
 import argparse, statistics, time
 
@@ -90,7 +90,9 @@ def main():
     p.add_argument("--heads", type=int, default=8); p.add_argument("--ctx", type=int, default=256)
     p.add_argument("--batch", type=int, default=8); p.add_argument("--vocab", type=int, default=4096)
     p.add_argument("--rounds", type=int, default=3); p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--threads", type=int, default=None)
     a = p.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
     c = ModelConfig(vocab_size=a.vocab, context_length=a.ctx, d_model=a.d_model, num_layers=a.layers, num_heads=a.heads,
                     d_ff=default_d_ff(a.d_model), rope_theta=10000.0)
     data = np.random.default_rng(0).integers(0, a.vocab, 200_000).astype(np.uint16)
