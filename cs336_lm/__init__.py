@@ -2,13 +2,10 @@
 
 Modules:
 
-- `cs336_lm.attention`: Several attention heads side by side, a causal mask so that no token sees the future, rotary positions on queries and keys, and a key/value cache that makes generation one token at a time cheap.
 - `cs336_lm.checkpoint`: Saving a training run so that it can stop and continue exactly where it was: model and optimizer state, the iteration, the config and the random-number generators — written atomically, loaded safely, and checked for fit.
-- `cs336_lm.layers`: Linear, Embedding, RMSNorm, SiLU/SwiGLU, rotary position embeddings, a stable softmax and scaled dot-product attention — written from tensor operations only, each checked against PyTorch's own version.
 - `cs336_lm.loss`: The number a language model is trained to lower: the negative log-probability of the true next token, computed stably from raw logits for any vocabulary size and precision — and its friendlier face, perplexity.
 - `cs336_lm.optim`: How a gradient becomes a parameter update: plain SGD with a decaying step on a toy problem, then AdamW from scratch — moments, bias correction, decoupled weight decay — checked step by step against `torch.optim.AdamW`.
-- `cs336_lm.schedule`: Two small guards that make long training runs work: a learning rate that warms up, follows a cosine down to a floor and stays there, and a cap on the global gradient norm that keeps one bad batch from wrecking the weights.
-- `cs336_lm.transformer`: Pre-norm Transformer blocks stacked between a token embedding and an output head — one typed config for the course's model and its ablations, checked against a re-assembly from PyTorch built-ins, and measured against it."""
+- `cs336_lm.schedule`: Two small guards that make long training runs work: a learning rate that warms up, follows a cosine down to a floor and stays there, and a cap on the global gradient norm that keeps one bad batch from wrecking the weights."""
 
 __version__ = "0.1.0"
 
