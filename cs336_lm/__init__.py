@@ -16,8 +16,23 @@ import importlib as _importlib
 
 _API = {
     "core": ["data_dir", "fixture", "atomic_write", "ensure_writable_dir", "get_device"],
-    "bpe": ["train_bpe", "train_bpe_naive", "save_bpe", "load_bpe", "bytes_to_unicode", "find_chunk_boundaries"],
-    "tokenizer": ["Tokenizer"],
+    "bpe": ["train_bpe", "train_bpe_naive", "save_bpe", "load_bpe", "bytes_to_unicode", "find_chunk_boundaries",
+            "gpt2_pretokenize", "GPT2_SPLIT_PATTERN"],
+    "tokenizer": ["Tokenizer", "pretokenize", "compression_ratio", "sample_documents"],
+    "data": ["download", "download_file", "dataset_files", "encode_file", "load_tokens", "get_batch"],
+    "layers": ["Linear", "Embedding", "RMSNorm", "silu", "SwiGLU", "SiLUFFN", "RotaryPositionalEmbedding", "softmax",
+               "scaled_dot_product_attention", "load_weights"],
+    "attention": ["MultiHeadSelfAttention", "KVCache", "causal_attention", "causal_mask"],
+    "transformer": ["ModelConfig", "TransformerBlock", "TransformerLM", "load_model"],
+    "accounting": ["count_params", "forward_matmuls", "forward_flops", "flop_shares", "adamw_memory", "adamw_memory_line",
+                   "max_batch_size", "adamw_step_flops", "training_time_days", "gpt2_config"],
+    "loss": ["cross_entropy", "perplexity"],
+    "optim": ["AdamW", "SGDDecay"],
+    "schedule": ["get_lr_cosine_schedule", "gradient_clipping"],
+    "checkpoint": ["save_checkpoint", "load_checkpoint", "read_checkpoint"],
+    "train": ["TrainConfig", "train", "evaluate", "read_metrics"],
+    "generate": ["generate", "load_for_generation", "run_pipeline"],
+    "experiments": ["run_experiment", "sweep", "load_runs", "plot_curves", "results_table"],
 }
 _WHERE = {name: module for module, names in _API.items() for name in names}
 __all__ = sorted(_WHERE)

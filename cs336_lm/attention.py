@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from .layers import Linear, RotaryPositionalEmbedding, check_positive_int, upcast
 
 # %% auto #0
-__all__ = ['causal_mask', 'blocked_mask', 'causal_attention', 'KVCache', 'MultiHeadSelfAttention']
+__all__ = ['causal_mask', 'blocked_mask', 'attention_chunk', 'causal_attention', 'KVCache', 'MultiHeadSelfAttention']
 
 # %% ../nbs/06_attention.ipynb #e91ced2d
 def causal_mask(q_len: int,   # number of queries (the newest positions)
@@ -75,6 +75,10 @@ class _CausalAttention(torch.autograd.Function):
             dk[..., :e, :] += ds.transpose(-2, -1) @ qs[..., r0:r1, :]   # qs already carries the scale
         return dq, dk, dv, None, None
 
+def attention_chunk(T: int) -> int:
+    "Default query rows per block of `causal_attention`: a quarter of the sequence, at least 32."
+    return max(32, -(-T // 4))
+
 def causal_attention(q: Tensor,       # (..., T, d_k) queries at absolute positions start..start+T-1
                      k: Tensor,       # (..., start+T, d_k) keys of all positions so far
                      v: Tensor,       # (..., start+T, d_v) values
@@ -84,7 +88,7 @@ def causal_attention(q: Tensor,       # (..., T, d_k) queries at absolute positi
     "Causal `softmax(QKᵀ/√d_k)V` computed in query chunks that skip the masked blocks, with a hand-written backward."
     if k.shape[-2] != start + q.shape[-2]:
         raise ValueError(f"causal attention needs start + queries = keys, got {start} + {q.shape[-2]} != {k.shape[-2]}")
-    if chunk is None: chunk = max(32, -(-q.shape[-2] // 4))
+    if chunk is None: chunk = attention_chunk(q.shape[-2])
     # the chunk loops slice rows of q, k, v many times; contiguous operands make each slice a plain matmul input
     return _CausalAttention.apply(q.contiguous(), k.contiguous(), v.contiguous(), start, check_positive_int("chunk", chunk))
 
