@@ -14,7 +14,7 @@ import torch
 
 from cs336_lm.transformer import ModelConfig, TransformerLM
 from cs336_lm.generate import generate_ids
-from cs336_lm.train import default_d_ff
+from cs336_lm.layers import swiglu_hidden_size
 
 
 def main():
@@ -28,7 +28,7 @@ def main():
     if a.threads: torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     c = ModelConfig(vocab_size=a.vocab, context_length=a.ctx, d_model=a.d_model, num_layers=a.layers, num_heads=a.heads,
-                    d_ff=default_d_ff(a.d_model), rope_theta=10000.0)
+                    d_ff=swiglu_hidden_size(a.d_model), rope_theta=10000.0)
     model = TransformerLM(c).eval()
     prompt = torch.randint(0, a.vocab, (a.prompt,)).tolist()
     run = lambda cache: list(generate_ids(model, prompt, a.new, temperature=0, use_cache=cache))

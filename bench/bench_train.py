@@ -19,7 +19,7 @@ from cs336_lm.loss import cross_entropy
 from cs336_lm.optim import AdamW
 from cs336_lm.schedule import gradient_clipping
 from cs336_lm.data import get_batch
-from cs336_lm.train import default_d_ff
+from cs336_lm.layers import swiglu_hidden_size
 
 
 class RefBlock(nn.Module):
@@ -94,7 +94,7 @@ def main():
     a = p.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     c = ModelConfig(vocab_size=a.vocab, context_length=a.ctx, d_model=a.d_model, num_layers=a.layers, num_heads=a.heads,
-                    d_ff=default_d_ff(a.d_model), rope_theta=10000.0)
+                    d_ff=swiglu_hidden_size(a.d_model), rope_theta=10000.0)
     data = np.random.default_rng(0).integers(0, a.vocab, 200_000).astype(np.uint16)
     kinds = ["reference", "ours", "ours+fused"]
     loops = {k: make_loop(k, c, data, a.batch) for k in kinds}

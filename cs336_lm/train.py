@@ -24,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .core import atomic_write, ensure_writable_dir, get_device
+from .layers import swiglu_hidden_size
 from .transformer import ModelConfig, TransformerLM
 from .loss import cross_entropy
 from .optim import AdamW
@@ -34,7 +35,7 @@ from .data import get_batch, load_tokens
 # %% auto #0
 __all__ = ['PEAK_FLOPS', 'CKPT_NAME', 'TrainConfig', 'batch_generator', 'param_groups', 'peak_flops', 'flops_per_token',
            'evaluate', 'evaluate_full', 'read_metrics', 'MetricsLog', 'start_wandb', 'DistInfo', 'setup_distributed',
-           'train', 'load_iteration', 'default_d_ff', 'config_from_args', 'train_cli']
+           'train', 'load_iteration', 'config_from_args', 'train_cli']
 
 # %% ../nbs/13_train.ipynb #7d11b809
 @dataclass
@@ -403,10 +404,6 @@ def load_iteration(path) -> int | None:
     return read_checkpoint(path).get("iteration")
 
 # %% ../nbs/13_train.ipynb #a9e05623
-def default_d_ff(d_model: int) -> int:
-    "SwiGLU hidden size: 8/3 · d_model rounded to a multiple of 64."
-    return max(64, round(8 * d_model / 3 / 64) * 64)
-
 _MODEL_FLAGS = ("vocab_size", "context_length", "d_model", "num_layers", "num_heads", "d_ff", "rope_theta", "norm", "ffn")
 
 def config_from_args(config: str | None = None, **overrides) -> TrainConfig:
@@ -420,7 +417,7 @@ def config_from_args(config: str | None = None, **overrides) -> TrainConfig:
         elif k in ("beta1", "beta2"):
             b = list(d.get("betas", (0.9, 0.95))); b[k == "beta2"] = v; d["betas"] = b
         else: d[k] = v
-    if "d_model" in model and "d_ff" not in model: model["d_ff"] = default_d_ff(model["d_model"])
+    if "d_model" in model and "d_ff" not in model: model["d_ff"] = swiglu_hidden_size(model["d_model"])
     model.setdefault("rope_theta", 10000.0)
     missing = [k for k in ("vocab_size", "context_length", "d_model", "num_layers", "num_heads") if k not in model]
     if missing: raise ValueError(f"model settings missing: {', '.join('--' + m.replace('_', '-') for m in missing)} (or give --config)")
