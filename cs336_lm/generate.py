@@ -271,7 +271,7 @@ def run_pipeline(out_dir: str = "out",              # everything goes here: toke
         npy[split] = out/"data"/f"{split}.npy"
         if not npy[split].exists():
             t = time.perf_counter()
-            encode_file(tokenizer, txt, npy[split])
+            encode_file(txt, tokenizer, npy[split])
             _say(f"encoded {split}: {len(load_tokens(npy[split])):,} tokens in {time.perf_counter() - t:.1f} s")
     # 4. train
     d = {**preset, **overrides, "model": {**preset["model"], "vocab_size": vocab_size, **overrides.get("model", {})}}
