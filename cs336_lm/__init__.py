@@ -1,11 +1,4 @@
-"""Build a Transformer language model from scratch: a notebook-first course on Stanford CS336 Assignment 1
-
-Modules:
-
-- `cs336_lm.checkpoint`: Saving a training run so that it can stop and continue exactly where it was: model and optimizer state, the iteration, the config and the random-number generators — written atomically, loaded safely, and checked for fit.
-- `cs336_lm.loss`: The number a language model is trained to lower: the negative log-probability of the true next token, computed stably from raw logits for any vocabulary size and precision — and its friendlier face, perplexity.
-- `cs336_lm.optim`: How a gradient becomes a parameter update: plain SGD with a decaying step on a toy problem, then AdamW from scratch — moments, bias correction, decoupled weight decay — checked step by step against `torch.optim.AdamW`.
-- `cs336_lm.schedule`: Two small guards that make long training runs work: a learning rate that warms up, follows a cosine down to a floor and stays there, and a cap on the global gradient norm that keeps one bad batch from wrecking the weights."""
+"""Build a Transformer language model from scratch: a notebook-first course on Stanford CS336 Assignment 1"""
 
 __version__ = "0.1.0"
 

@@ -1,5 +1,4 @@
-"""Saving a training run so that it can stop and continue exactly where it was: model and optimizer state, the
-iteration, the config and the random-number generators — written atomically, loaded safely, and checked for fit.
+"""Saving a training run so that it can stop and continue exactly where it was: model and optimizer state, the iteration, the config and the random-number generators — written atomically, loaded safely, and checked for fit.
 
 Docs: https://cs336-lm.github.io/cs336-lm/checkpoint.html.md"""
 

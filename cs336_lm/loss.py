@@ -1,5 +1,4 @@
-"""The number a language model is trained to lower: the negative log-probability of the true next token, computed
-stably from raw logits for any vocabulary size and precision — and its friendlier face, perplexity.
+"""The number a language model is trained to lower: the negative log-probability of the true next token, computed stably from raw logits for any vocabulary size and precision — and its friendlier face, perplexity.
 
 Docs: https://cs336-lm.github.io/cs336-lm/loss.html.md"""
 

@@ -1,5 +1,4 @@
-"""How a gradient becomes a parameter update: plain SGD with a decaying step on a toy problem, then AdamW from
-scratch — moments, bias correction, decoupled weight decay — checked step by step against `torch.optim.AdamW`.
+"""How a gradient becomes a parameter update: plain SGD with a decaying step on a toy problem, then AdamW from scratch — moments, bias correction, decoupled weight decay — checked step by step against `torch.optim.AdamW`.
 
 Docs: https://cs336-lm.github.io/cs336-lm/optim.html.md"""
 

@@ -1,5 +1,4 @@
-"""Two small guards that make long training runs work: a learning rate that warms up, follows a cosine down to a
-floor and stays there, and a cap on the global gradient norm that keeps one bad batch from wrecking the weights.
+"""Two small guards that make long training runs work: a learning rate that warms up, follows a cosine down to a floor and stays there, and a cap on the global gradient norm that keeps one bad batch from wrecking the weights.
 
 Docs: https://cs336-lm.github.io/cs336-lm/schedule.html.md"""
 
