@@ -178,8 +178,8 @@ def load_for_generation(checkpoint: str | os.PathLike,          # a `ckpt.pt`, o
             return model.eval(), load_tokenizer(d)
     raise FileNotFoundError(f"no tokenizer found for {path} (looked in {', '.join(str(c) for c in candidates if c)}): pass tokenizer_dir")
 
-def generate_cli(checkpoint: str,              # `ckpt.pt` written by `cs336-lm train` (or its run directory)
-                 prompt: str,                  # text to continue ("" = a new story)
+def generate_cli(checkpoint: str = "out/run",  # `ckpt.pt` written by `cs336-lm train` (or its run directory)
+                 prompt: str = "Once upon a time",  # text to continue ("" = a new story)
                  tokenizer_dir: str = None,    # default: the one recorded in the checkpoint, or `tokenizer/` beside it
                  max_new_tokens: int = 256,    # stop after this many tokens
                  temperature: float = 0.8,     # softmax temperature (0 = greedy)
