@@ -8,12 +8,13 @@ Docs: https://cs336-lm.github.io/cs336-lm/core.html.md"""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'data_dir', 'fixture', 'atomic_write', 'ensure_writable_dir', 'get_device']
+__all__ = ['DATA_ENV', 'data_dir', 'fixture', 'atomic_write', 'ensure_writable_dir', 'dataclass_from_dict', 'get_device']
 
 # %% ../nbs/00_core.ipynb #019c5fee
 DATA_ENV = "CS336_DATA_DIR"
@@ -61,6 +62,13 @@ def ensure_writable_dir(path: str | os.PathLike) -> Path:
     except OSError as e:
         raise PermissionError(f"output directory {str(path)!r} is not writable: {e.strerror or e}") from e
     return path
+
+# %% ../nbs/00_core.ipynb #ca80082b
+def dataclass_from_dict(cls, d):
+    "Build dataclass `cls` from the dict `d`; keys that are not fields of `cls` raise `ValueError` naming them."
+    if unknown := sorted(set(d) - {f.name for f in dataclasses.fields(cls)}):
+        raise ValueError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
+    return cls(**d)
 
 # %% ../nbs/00_core.ipynb #e2ba0d78
 def get_device(name: str = "auto"):

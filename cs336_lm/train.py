@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .core import atomic_write, ensure_writable_dir, get_device
+from .core import atomic_write, dataclass_from_dict, ensure_writable_dir, get_device
 from .layers import swiglu_hidden_size
 from .transformer import ModelConfig, TransformerLM
 from .loss import cross_entropy
@@ -77,7 +77,7 @@ class TrainConfig:
     progress: bool = True          # show a tqdm progress bar
 
     def __post_init__(self):
-        if isinstance(self.model, dict): self.model = ModelConfig(**self.model)
+        if isinstance(self.model, dict): self.model = ModelConfig.from_dict(self.model)
         if not isinstance(self.model, ModelConfig): raise TypeError(f"model must be a ModelConfig, got {type(self.model).__name__}")
         self.betas = tuple(self.betas)
         for name in ("batch_size", "grad_accum_steps", "max_iters", "eval_interval", "log_interval", "ckpt_interval"):
@@ -99,9 +99,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         "Build from `to_dict`'s output (unknown keys are an error, so typos do not pass silently)."
-        known = {f.name for f in dataclasses.fields(cls)}
-        if unknown := sorted(set(d) - known): raise ValueError(f"unknown TrainConfig keys: {unknown}")
-        return cls(**d)
+        return dataclass_from_dict(cls, d)
 
     def tokens_per_step(self, world_size: int = 1) -> int:
         "Tokens in one optimizer step, over all processes."

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
+from .core import dataclass_from_dict
 from .layers import Embedding, Linear, RMSNorm, SiLUFFN, SwiGLU, check_positive_int, load_weights, trunc_normal_
 from .attention import KVCache, MultiHeadSelfAttention
 
@@ -58,9 +59,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: Mapping) -> ModelConfig:
         "Rebuild a config from `to_dict()`'s output (e.g. from a checkpoint); unknown keys are an error that names them."
-        known = {f.name for f in dataclasses.fields(cls)}
-        if unknown := sorted(set(d) - known): raise ValueError(f"unknown ModelConfig fields: {', '.join(unknown)}")
-        return cls(**d)
+        return dataclass_from_dict(cls, d)
 
 # %% ../nbs/07_transformer.ipynb #bd29f0e3
 class TransformerBlock(nn.Module):
