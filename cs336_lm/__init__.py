@@ -13,7 +13,7 @@ _API = {
             "gpt2_pretokenize", "GPT2_SPLIT_PATTERN"],
     "tokenizer": ["Tokenizer", "pretokenize", "compression_ratio", "sample_documents"],
     "data": ["download", "download_file", "dataset_files", "encode_file", "load_tokens", "get_batch"],
-    "layers": ["Linear", "Embedding", "RMSNorm", "silu", "SwiGLU", "SiLUFFN", "RotaryPositionalEmbedding", "softmax",
+    "layers": ["Linear", "Embedding", "RMSNorm", "silu", "SwiGLU", "SiLUFFN", "ReLU2FFN", "RotaryPositionalEmbedding", "softmax",
                "scaled_dot_product_attention", "load_weights"],
     "attention": ["MultiHeadSelfAttention", "KVCache", "causal_attention", "causal_mask"],
     "transformer": ["ModelConfig", "TransformerBlock", "TransformerLM", "load_model"],

@@ -41,7 +41,7 @@ def count_params(cfg: ModelConfig,  # the model's sizes and switches
     "Exact parameter counts of `TransformerLM(cfg)` by component (summed over layers), with `total`, `non_embedding`, `non_vocab`."
     _check_cfg(cfg)
     d, L, V, f = cfg.d_model, cfg.num_layers, cfg.vocab_size, cfg.d_ff
-    attn, ffn = 4 * d * d, (3 if cfg.ffn == "swiglu" else 2) * d * f
+    attn, ffn = 4 * d * d + (2 * cfg.d_k if cfg.qk_norm else 0), (3 if cfg.ffn == "swiglu" else 2) * d * f
     norm = d if cfg.norm != "none" else 0
     n = dict(token_embeddings=V * d, attention=L * attn, ffn=L * ffn, block_norms=L * 2 * norm, ln_final=norm,
              lm_head=0 if cfg.tie_embeddings else V * d)

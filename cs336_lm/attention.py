@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .layers import Linear, RotaryPositionalEmbedding, check_positive_int, upcast
+from .layers import Linear, RMSNorm, RotaryPositionalEmbedding, check_positive_int, upcast
 
 # %% auto #0
 __all__ = ['causal_mask', 'blocked_mask', 'attention_chunk', 'causal_attention', 'KVCache', 'MultiHeadSelfAttention']
@@ -151,6 +151,7 @@ class MultiHeadSelfAttention(nn.Module):
                  theta: float | None = None,   # RoPE base Θ; None = no RoPE
                  use_rope: bool = True,        # False = no position information at all (NoPE)
                  fused: bool = False,          # use torch's fused scaled_dot_product_attention kernel
+                 qk_norm: bool = False,        # RMSNorm each head's queries and keys (QK-norm)
                  device=None, dtype=None):
         super().__init__()
         check_positive_int("d_model", d_model); check_positive_int("num_heads", num_heads)
@@ -166,6 +167,8 @@ class MultiHeadSelfAttention(nn.Module):
             if max_seq_len is None: raise ValueError("RoPE needs max_seq_len to build its tables")
             if self.d_k % 2: raise ValueError(f"RoPE needs an even head size, but d_model/num_heads = {d_model}/{num_heads} = {self.d_k} is odd")
             self.rope = RotaryPositionalEmbedding(theta, self.d_k, max_seq_len, device=device)
+        self.q_norm = RMSNorm(self.d_k, device=device, dtype=dtype) if qk_norm else None
+        self.k_norm = RMSNorm(self.d_k, device=device, dtype=dtype) if qk_norm else None
 
     def forward(self,
                 x: Tensor,                              # (..., T, d_model)
@@ -178,6 +181,7 @@ class MultiHeadSelfAttention(nn.Module):
         qkv = (x @ w_qkv.T).unflatten(-1, (3, h, dk))          # (..., T, 3, h, dk)
         q, k, v = (t.transpose(-3, -2) for t in qkv.movedim(-3, 0).unbind(0))   # 3 × (..., h, T, dk), no copies
         start = kv_cache.lengths[layer] if kv_cache is not None else 0
+        if self.q_norm is not None: q, k = self.q_norm(q), self.k_norm(k)
         if self.rope is not None:
             if token_positions is not None: token_positions = token_positions.unsqueeze(-2)  # broadcast over heads
             q, k = self.rope(q, token_positions, start=start), self.rope(k, token_positions, start=start)
@@ -193,4 +197,4 @@ class MultiHeadSelfAttention(nn.Module):
         if start == 0: return F.scaled_dot_product_attention(q, k, v, is_causal=True)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=None if T == 1 else causal_mask(T, S, q.device))
 
-    def extra_repr(self): return f"d_model={self.d_model}, num_heads={self.num_heads}, fused={self.fused}"
+    def extra_repr(self): return f"d_model={self.d_model}, num_heads={self.num_heads}, fused={self.fused}, qk_norm={self.q_norm is not None}"

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 # %% auto #0
 __all__ = ['LOW_PRECISION', 'check_positive_int', 'trunc_normal_', 'Linear', 'check_token_ids', 'Embedding', 'upcast', 'RMSNorm',
-           'silu', 'swiglu_hidden_size', 'SwiGLU', 'SiLUFFN', 'rope_angles', 'RotaryPositionalEmbedding',
+           'silu', 'swiglu_hidden_size', 'SwiGLU', 'SiLUFFN', 'ReLU2FFN', 'rope_angles', 'RotaryPositionalEmbedding',
            'apply_rotary', 'softmax', 'scaled_dot_product_attention', 'masked_attention', 'load_weights']
 
 # %% ../nbs/05_layers.ipynb #6d600b2a
@@ -139,7 +139,15 @@ class SiLUFFN(nn.Module):
         self.w2 = Linear(d_ff, d_model, device=device, dtype=dtype)
 
     def forward(self, x: Tensor) -> Tensor:  # (..., d_model) -> (..., d_model)
-        return self.w2(silu(self.w1(x)))
+        return self.w2(self.act(self.w1(x)))
+
+    @staticmethod
+    def act(h: Tensor) -> Tensor: return silu(h)
+
+class ReLU2FFN(SiLUFFN):
+    "Two-matrix feed-forward network with a squared ReLU, `W2(max(W1 x, 0)²)` (Primer; modded-nanogpt's MLP)."
+    @staticmethod
+    def act(h: Tensor) -> Tensor: return h.clamp_min(0).square()
 
 # %% ../nbs/05_layers.ipynb #30cee116
 def rope_angles(theta: float, d_k: int, positions: Tensor) -> Tensor:

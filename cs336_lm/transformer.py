@@ -16,13 +16,15 @@ import torch
 from torch import Tensor, nn
 
 from .core import dataclass_from_dict
-from .layers import Embedding, Linear, RMSNorm, SiLUFFN, SwiGLU, check_positive_int, load_weights, trunc_normal_
+from .layers import Embedding, Linear, ReLU2FFN, RMSNorm, SiLUFFN, SwiGLU, check_positive_int, load_weights, trunc_normal_
 from .attention import KVCache, MultiHeadSelfAttention
 
 # %% auto #0
-__all__ = ['ModelConfig', 'TransformerBlock', 'TransformerLM', 'load_model']
+__all__ = ['FFNS', 'ModelConfig', 'TransformerBlock', 'TransformerLM', 'load_model']
 
 # %% ../nbs/07_transformer.ipynb #9df0bba7
+FFNS = {"swiglu": SwiGLU, "silu": SiLUFFN, "relu2": ReLU2FFN}   # the feed-forward networks a config can name
+
 @dataclass
 class ModelConfig:
     "Sizes and architecture switches of a `TransformerLM` (defaults: the course's TinyStories model)."
@@ -35,8 +37,10 @@ class ModelConfig:
     rope_theta: float = 10_000.0    # RoPE base Θ
     norm: str = "pre"               # "pre" | "post" | "none": where RMSNorm goes (ablations)
     use_rope: bool = True           # False = NoPE, no position embedding at all
-    ffn: str = "swiglu"             # "swiglu" | "silu": gated or plain feed-forward network
+    ffn: str = "swiglu"             # "swiglu" | "silu" | "relu2": gated, plain or squared-ReLU feed-forward network
     tie_embeddings: bool = False    # share the token embedding with the output head
+    qk_norm: bool = False           # RMSNorm on each head's queries and keys
+    logit_softcap: float = 0.0      # > 0: logits = c·tanh(logits/c) (0 = off)
     fused_attention: bool = False   # opt-in fast path through torch's scaled_dot_product_attention
 
     def __post_init__(self):
@@ -49,7 +53,8 @@ class ModelConfig:
                              "(change num_heads, or set use_rope=False)")
         if not self.rope_theta > 0: raise ValueError(f"rope_theta must be positive, got {self.rope_theta!r}")
         if self.norm not in ("pre", "post", "none"): raise ValueError(f"norm must be 'pre', 'post' or 'none', got {self.norm!r}")
-        if self.ffn not in ("swiglu", "silu"): raise ValueError(f"ffn must be 'swiglu' or 'silu', got {self.ffn!r}")
+        if self.ffn not in FFNS: raise ValueError(f"ffn must be one of {', '.join(map(repr, FFNS))}, got {self.ffn!r}")
+        if not self.logit_softcap >= 0: raise ValueError(f"logit_softcap must be >= 0 (0 = off), got {self.logit_softcap!r}")
 
     @property
     def d_k(self) -> int: return self.d_model // self.num_heads
@@ -72,16 +77,18 @@ class TransformerBlock(nn.Module):
                  theta: float,        # RoPE base Θ
                  norm: str = "pre",   # "pre" | "post" | "none"
                  use_rope: bool = True,   # False = NoPE
-                 ffn: str = "swiglu",     # "swiglu" | "silu"
+                 ffn: str = "swiglu",     # "swiglu" | "silu" | "relu2"
                  fused_attention: bool = False,  # torch's fused attention kernel
+                 qk_norm: bool = False,   # RMSNorm on queries and keys
                  device=None, dtype=None):
         super().__init__()
         if norm not in ("pre", "post", "none"): raise ValueError(f"norm must be 'pre', 'post' or 'none', got {norm!r}")
-        if ffn not in ("swiglu", "silu"): raise ValueError(f"ffn must be 'swiglu' or 'silu', got {ffn!r}")
+        if ffn not in FFNS: raise ValueError(f"ffn must be one of {', '.join(map(repr, FFNS))}, got {ffn!r}")
         self.norm = norm
         kw = dict(device=device, dtype=dtype)
-        self.attn = MultiHeadSelfAttention(d_model, num_heads, max_seq_len, theta, use_rope=use_rope, fused=fused_attention, **kw)
-        self.ffn = (SwiGLU if ffn == "swiglu" else SiLUFFN)(d_model, d_ff, **kw)
+        self.attn = MultiHeadSelfAttention(d_model, num_heads, max_seq_len, theta, use_rope=use_rope, fused=fused_attention,
+                                           qk_norm=qk_norm, **kw)
+        self.ffn = FFNS[ffn](d_model, d_ff, **kw)
         self.ln1 = RMSNorm(d_model, **kw) if norm != "none" else None
         self.ln2 = RMSNorm(d_model, **kw) if norm != "none" else None
 
@@ -115,7 +122,7 @@ class TransformerLM(nn.Module):
         self.token_embeddings = Embedding(c.vocab_size, c.d_model, **kw)
         self.layers = nn.ModuleList(
             TransformerBlock(c.d_model, c.num_heads, c.d_ff, c.context_length, c.rope_theta, norm=c.norm, use_rope=c.use_rope,
-                             ffn=c.ffn, fused_attention=c.fused_attention, **kw) for _ in range(c.num_layers))
+                             ffn=c.ffn, fused_attention=c.fused_attention, qk_norm=c.qk_norm, **kw) for _ in range(c.num_layers))
         self.ln_final = RMSNorm(c.d_model, **kw) if c.norm != "none" else None
         self.lm_head = Linear(c.d_model, c.vocab_size, **kw)
         if c.tie_embeddings:
@@ -137,7 +144,9 @@ class TransformerLM(nn.Module):
         for i, block in enumerate(self.layers):
             x = block(x, kv_cache=kv_cache, layer=i)
         if self.ln_final is not None: x = self.ln_final(x)
-        return self.lm_head(x)
+        logits = self.lm_head(x)
+        if c.logit_softcap: logits = c.logit_softcap * torch.tanh(logits / c.logit_softcap)
+        return logits
 
     def new_kv_cache(self, batch_size: int = 1, dtype=None) -> KVCache:
         "An empty key/value cache for decoding `batch_size` sequences with this model."
