@@ -13,11 +13,19 @@ import json
 import math
 from pathlib import Path
 
-from .core import atomic_write
-from .train import TrainConfig, read_metrics, train
+import numpy as np
+
+from .bpe import save_bpe, train_bpe
+from .core import atomic_write, fixture
+from .data import dataset_files, encode_file
+from .generate import FULL_RUN, SMALL_RUN, load_tokenizer
+from .checkpoint import load_checkpoint
+from .train import CKPT_NAME, TrainConfig, evaluate_full, read_metrics, train
+from .transformer import TransformerLM
 
 # %% auto #0
-__all__ = ['apply_overrides', 'diverged', 'run_experiment', 'sweep', 'load_runs', 'plot_curves', 'results_table']
+__all__ = ['CPU_SCALE', 'SMOKE', 'apply_overrides', 'diverged', 'full_val_loss', 'run_experiment', 'sweep', 'load_runs',
+           'plot_curves', 'results_table', 'prepare_tokens', 'cpu_base', 'full_base']
 
 # %% ../nbs/15_experiments.ipynb #c132e889
 def apply_overrides(base: TrainConfig,  # the baseline configuration
@@ -52,6 +60,15 @@ def _changed_settings(old: dict, new: dict) -> list[str]:
     old, new = json.loads(json.dumps(old)), json.loads(json.dumps(new))
     return sorted(k for k in set(old) | set(new) if k not in _VOLATILE and old.get(k) != new.get(k))
 
+def full_val_loss(run_dir: str | Path,  # a run directory with `config.json` and a checkpoint
+                  device: str = "cpu",   # where to evaluate
+                  ) -> float:
+    "The loss of a run's final checkpoint on every token of its validation file once (`evaluate_full`)."
+    cfg = TrainConfig.from_dict(json.loads((Path(run_dir)/"config.json").read_text()))
+    model = TransformerLM(cfg.model, device=device)
+    load_checkpoint(Path(run_dir)/CKPT_NAME, model)
+    return evaluate_full(model, np.load(cfg.valid_data, mmap_mode="r"), cfg.model.context_length, device, dtype=cfg.dtype)
+
 def run_experiment(name: str,                # run name: its directory inside `runs_dir`
                    base: TrainConfig,        # the baseline configuration
                    runs_dir: str | Path = "runs",  # where runs live
@@ -63,7 +80,8 @@ def run_experiment(name: str,                # run name: its directory inside `r
     cfg = apply_overrides(base, **overrides)
     cfg = dataclasses.replace(cfg, out_dir=str(out), progress=progress)
     if (out/"config.json").exists():
-        if diff := _changed_settings(json.loads((out/"config.json").read_text()), cfg.to_dict()):
+        saved = TrainConfig.from_dict(json.loads((out/"config.json").read_text())).to_dict()   # settings added since: defaults
+        if diff := _changed_settings(saved, cfg.to_dict()):
             raise ValueError(f"run {name!r} in {out} was made with other settings ({', '.join(diff)}): "
                              f"choose another name, or delete the directory to start it again")
         if (out/"summary.json").exists(): return json.loads((out/"summary.json").read_text())
@@ -75,6 +93,7 @@ def run_experiment(name: str,                # run name: its directory inside `r
     metrics = read_metrics(out)
     vals = [m["val_loss"] for m in metrics if m.get("val_loss") is not None]
     if summary["status"] == "finished" and diverged(metrics): summary["status"] = "diverged"
+    if summary["status"] == "finished": summary["full_val_loss"] = full_val_loss(out, cfg.device)
     summary.update(name=name, overrides={k.replace("__", "."): v for k, v in overrides.items()},
                    best_val_loss=min(vals) if vals else None, final_val_loss=vals[-1] if vals else None)
     with atomic_write(out/"summary.json", "w") as f: json.dump(summary, f, indent=1, default=str)
@@ -145,12 +164,59 @@ def plot_curves(runs: dict[str, dict],        # from `load_runs`
 
 # %% ../nbs/15_experiments.ipynb #7161d4b8
 def results_table(runs: dict[str, dict]) -> str:
-    "A markdown table: each run's status, final and best validation loss, steps, tokens and wall-clock."
-    rows = ["| run | status | final val loss | best val loss | steps | tokens | time (s) |", "|---|---|---|---|---|---|---|"]
+    "A markdown table: each run's status, final and best validation loss (and full-set loss, if any), steps, tokens, wall-clock."
+    full = any("full_val_loss" in (r["summary"] or {}) for r in runs.values())
+    rows = ["| run | status | final val loss | best val loss |" + (" full val loss |" if full else "") + " steps | tokens | time (s) |",
+            "|---|---|---|---|" + ("---|" if full else "") + "---|---|---|"]
     for name, run in runs.items():
         s, m = run["summary"] or {}, run["metrics"]
         last = next((r for r in reversed(m) if "tokens" in r), {})
         f = lambda v: "—" if v is None else f"{v:.4f}"
         rows.append(f"| {name} | {s.get('status', 'running')} | {f(s.get('final_val_loss'))} | {f(s.get('best_val_loss'))} | "
-                    f"{last.get('step', '—')} | {last.get('tokens', 0):,} | {last.get('elapsed_s', 0):.0f} |")
+                    + (f"{f(s.get('full_val_loss'))} | " if full else "")
+                    + f"{last.get('step', '—')} | {last.get('tokens', 0):,} | {last.get('elapsed_s', 0):.0f} |")
     return "\n".join(rows)
+
+# %% ../nbs/15_experiments.ipynb #af33111d
+def prepare_tokens(train_txt: str | Path,  # training text (the tokenizer is trained on it)
+                   valid_txt: str | Path,  # validation text
+                   work: str | Path,       # output folder: tokenizer/, train.npy, valid.npy
+                   vocab_size: int = 2048, # BPE vocabulary size
+                   ) -> tuple[str, str]:   # paths of the train and valid token files
+    "Train a BPE tokenizer on `train_txt` and encode both texts into `work` (each step skipped if its output exists)."
+    work = Path(work)
+    if not (work/"tokenizer"/"merges.txt").exists():
+        save_bpe(*train_bpe(train_txt, vocab_size, ["<|endoftext|>"]), work/"tokenizer")
+    tok = None
+    for split, txt in (("train", train_txt), ("valid", valid_txt)):
+        if not (work/f"{split}.npy").exists():
+            tok = tok or load_tokenizer(work/"tokenizer")
+            encode_file(txt, tok, work/f"{split}.npy")
+    return str(work/"train.npy"), str(work/"valid.npy")
+
+CPU_SCALE = dict(max_iters=500, min_lr=0.0, eval_interval=50, eval_batches=16, log_interval=10, ckpt_interval=500,
+                 device="cpu", progress=False)   # what the experiment chapters change in the main job's SMALL_RUN
+
+def cpu_base(work: str | Path = "experiments/data",  # where `prepare_tokens` puts the TinyStories-sample tokens
+             **overrides,                             # settings that differ (see `apply_overrides`)
+             ) -> TrainConfig:
+    "The experiment chapters' CPU-scale baseline on the TinyStories sample (tokens prepared on first use)."
+    train_data, valid_data = prepare_tokens(fixture("tinystories/TinyStories-train-sample.txt"),
+                                            fixture("tinystories/TinyStories-valid-sample.txt"), work)
+    base = TrainConfig.from_dict({**SMALL_RUN, **CPU_SCALE, "train_data": train_data, "valid_data": valid_data})
+    return apply_overrides(base, **overrides)
+
+def full_base(dataset: str = "tinystories",         # tinystories | owt (downloaded on first use)
+              vocab_size: int = 10_000,             # BPE vocabulary (the handout: 10K for TinyStories, 32K for OWT)
+              work: str | Path | None = None,       # token folder (default: experiments/gpu-<dataset>)
+              **overrides,                          # settings that differ (see `apply_overrides`)
+              ) -> TrainConfig:
+    "The handout's full-scale run (`FULL_RUN`) on a CUDA GPU with bfloat16 and `torch.compile`, data prepared on first use."
+    train_txt, valid_txt = dataset_files(dataset, download=True)
+    train_data, valid_data = prepare_tokens(train_txt, valid_txt, work or f"experiments/gpu-{dataset}", vocab_size)
+    base = TrainConfig.from_dict({**FULL_RUN, "train_data": train_data, "valid_data": valid_data, "device": "cuda",
+                                  "dtype": "bf16", "compile": True, "progress": False})
+    return apply_overrides(base, model__vocab_size=vocab_size, **overrides)
+
+SMOKE = dict(max_iters=30, warmup_iters=3, eval_interval=10, eval_batches=2, log_interval=10, ckpt_interval=30, batch_size=4,
+             model__context_length=64, model__d_model=64, model__num_layers=2, model__d_ff=192)  # CI-sized overrides of `cpu_base`
