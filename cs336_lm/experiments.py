@@ -53,7 +53,7 @@ def diverged(metrics: list[dict]) -> bool:
     return any(bad(v) or v > vals[0] for v in vals[1:]) or not vals[-1] < vals[0] or any(bad(l) or l >= 2 * vals[0] for l in losses)
 
 # %% ../nbs/15_experiments.ipynb #995cb4b8
-_VOLATILE = {"resume", "progress", "stop_at_iter", "wandb"}   # may differ between a run and its resumption
+_VOLATILE = {"resume", "progress", "stop_at_iter", "wandb", "tokenizer_dir"}   # may differ between a run and its resumption
 
 def _changed_settings(old: dict, new: dict) -> list[str]:
     "Settings that differ between two configs (compared as JSON, so a tuple equals the list it was saved as)."
@@ -203,7 +203,8 @@ def cpu_base(work: str | Path = "experiments/data",  # where `prepare_tokens` pu
     "The experiment chapters' CPU-scale baseline on the TinyStories sample (tokens prepared on first use)."
     train_data, valid_data = prepare_tokens(fixture("tinystories/TinyStories-train-sample.txt"),
                                             fixture("tinystories/TinyStories-valid-sample.txt"), work)
-    base = TrainConfig.from_dict({**SMALL_RUN, **CPU_SCALE, "train_data": train_data, "valid_data": valid_data})
+    base = TrainConfig.from_dict({**SMALL_RUN, **CPU_SCALE, "train_data": train_data, "valid_data": valid_data,
+                                  "tokenizer_dir": str(Path(work)/"tokenizer")})
     return apply_overrides(base, **overrides)
 
 def full_base(dataset: str = "tinystories",         # tinystories | owt (downloaded on first use)
@@ -212,10 +213,10 @@ def full_base(dataset: str = "tinystories",         # tinystories | owt (downloa
               **overrides,                          # settings that differ (see `apply_overrides`)
               ) -> TrainConfig:
     "The handout's full-scale run (`FULL_RUN`) on a CUDA GPU with bfloat16 and `torch.compile`, data prepared on first use."
-    train_txt, valid_txt = dataset_files(dataset, download=True)
-    train_data, valid_data = prepare_tokens(train_txt, valid_txt, work or f"experiments/gpu-{dataset}", vocab_size)
+    work = Path(work or f"experiments/gpu-{dataset}")
+    train_data, valid_data = prepare_tokens(*dataset_files(dataset, download=True), work, vocab_size)
     base = TrainConfig.from_dict({**FULL_RUN, "train_data": train_data, "valid_data": valid_data, "device": "cuda",
-                                  "dtype": "bf16", "compile": True, "progress": False})
+                                  "dtype": "bf16", "compile": True, "progress": False, "tokenizer_dir": str(work/"tokenizer")})
     return apply_overrides(base, model__vocab_size=vocab_size, **overrides)
 
 SMOKE = dict(max_iters=30, warmup_iters=3, eval_interval=10, eval_batches=2, log_interval=10, ckpt_interval=30, batch_size=4,
