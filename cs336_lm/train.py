@@ -24,7 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .core import atomic_write, dataclass_from_dict, ensure_writable_dir, get_device
-from .layers import swiglu_hidden_size
+from .layers import Embedding, swiglu_hidden_size
 from .transformer import ModelConfig, TransformerLM
 from .loss import cross_entropy
 from .optim import AdamW
@@ -123,7 +123,7 @@ def param_groups(model: torch.nn.Module, weight_decay: float, no_decay_embed_nor
     "AdamW parameter groups: all parameters decayed, or embeddings and 1-D gains split into a `weight_decay=0` group."
     params = [p for p in model.parameters() if p.requires_grad]
     if not no_decay_embed_norm: return [dict(params=params, weight_decay=weight_decay)]
-    emb = {id(m.weight) for m in model.modules() if "Embedding" in type(m).__name__}
+    emb = {id(m.weight) for m in model.modules() if isinstance(m, Embedding)}   # a tied LM head is the same tensor
     nodecay = [p for p in params if p.ndim < 2 or id(p) in emb]
     ids = {id(p) for p in nodecay}
     return [dict(params=[p for p in params if id(p) not in ids], weight_decay=weight_decay),
