@@ -201,7 +201,7 @@ def generate_cli(checkpoint: str = "out/run",  # `ckpt.pt` written by `cs336-lm 
 SMALL_RUN = dict(   # the CPU default: chosen for ~5 minutes on two cores (see the figures below)
     model=dict(vocab_size=2048, context_length=256, d_model=128, num_layers=4, num_heads=4, d_ff=384,
                fused_attention=True),
-    batch_size=8, max_lr=5e-3, min_lr=5e-4, warmup_iters=50, weight_decay=0.1, betas=(0.9, 0.95), grad_clip=1.0,
+    batch_size=8, max_lr=1e-2, min_lr=1e-3, warmup_iters=50, weight_decay=0.1, betas=(0.9, 0.95), grad_clip=1.0,
     eval_interval=250, eval_batches=8, log_interval=50, ckpt_interval=500)
 FULL_RUN = dict(    # the handout's TinyStories run
     model=dict(vocab_size=10_000, context_length=256, d_model=512, num_layers=4, num_heads=16, d_ff=1344, fused_attention=True),
