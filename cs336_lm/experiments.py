@@ -53,7 +53,7 @@ def diverged(metrics: list[dict]) -> bool:
     return any(bad(v) or v > vals[0] for v in vals[1:]) or not vals[-1] < vals[0] or any(bad(l) or l >= 2 * vals[0] for l in losses)
 
 # %% ../nbs/15_experiments.ipynb #995cb4b8
-_VOLATILE = {"resume", "progress", "stop_at_iter", "wandb", "tokenizer_dir", "out_dir"}   # may differ between a run and its resumption
+_VOLATILE = {"resume", "progress", "stop_at_iter", "wandb", "tokenizer_dir", "out_dir"}   # not training settings: may differ on a rerun
 
 def _changed_settings(old: dict, new: dict) -> list[str]:
     "Settings that differ between two configs (compared as JSON, so a tuple equals the list it was saved as)."

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 import os
+import sys
 import time
 import uuid
 import warnings
@@ -343,7 +344,9 @@ def _train(cfg: TrainConfig, di: DistInfo, rank0: bool, device: torch.device) ->
         emit(dict(step=step, val_loss=val_loss, val_ppl=math.exp(min(val_loss, 50)), tokens=step * tps, elapsed_s=elapsed()),
              f"step {step:>6} | val loss {val_loss:.4f} | ppl {math.exp(min(val_loss, 50)):.2f}")
 
-    bar = tqdm(total=None if cfg.lr_schedule == "time" else total, initial=start, disable=not (rank0 and cfg.progress), desc="train", dynamic_ncols=True)
+    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules   # a bar redrawn into a log file is only noise
+    bar = tqdm(total=None if cfg.lr_schedule == "time" else total, initial=start, disable=not (rank0 and cfg.progress and interactive),
+               desc="train", dynamic_ncols=True)
     try:
         model.train()
         if start == 0 and total > 0: validate()        # the curve starts at the untrained model
