@@ -45,12 +45,18 @@ def apply_overrides(base: TrainConfig,  # the baseline configuration
 
 # %% ../nbs/15_experiments.ipynb #056101bc
 def diverged(metrics: list[dict]) -> bool:
-    "True if a run's validation loss ever rose above the untrained model's, or its training loss reached twice that."
+    "True if a run blew up: a non-finite loss, training loss at twice the untrained loss, or worse than untrained on both sets."
     vals = [m["val_loss"] for m in metrics if m.get("val_loss") is not None]
     if not vals: return False
-    losses = [m["loss"] for m in metrics if m.get("loss") is not None]
-    bad = lambda v: not math.isfinite(v)
-    return any(bad(v) or v > vals[0] for v in vals[1:]) or not vals[-1] < vals[0] or any(bad(l) or l >= 2 * vals[0] for l in losses)
+    start = vals[0]                                   # the untrained model's validation loss
+    if any(not math.isfinite(m[k]) for m in metrics for k in ("loss", "val_loss") if m.get(k) is not None): return True
+    last, worse = None, False                         # last training loss seen; worse than untrained on both sets
+    for m in metrics:
+        if m.get("loss") is not None:
+            if m["loss"] >= 2 * start: return True
+            last = m["loss"]
+        if m.get("val_loss") is not None and m["val_loss"] > start and (last is None or last > start): worse = True
+    return worse or (not vals[-1] < start and (last is None or last >= start))
 
 # %% ../nbs/15_experiments.ipynb #995cb4b8
 _VOLATILE = {"resume", "progress", "stop_at_iter", "wandb", "tokenizer_dir", "out_dir"}   # not training settings: may differ on a rerun
