@@ -50,12 +50,14 @@ def diverged(metrics: list[dict]) -> bool:
     if not vals: return False
     start = vals[0]                                   # the untrained model's validation loss
     if any(not math.isfinite(m[k]) for m in metrics for k in ("loss", "val_loss") if m.get(k) is not None): return True
-    last, worse = None, False                         # last training loss seen; worse than untrained on both sets
+    peak, last, worse = None, None, False             # highest training loss since the last validation; the latest one
     for m in metrics:
         if m.get("loss") is not None:
             if m["loss"] >= 2 * start: return True
-            last = m["loss"]
-        if m.get("val_loss") is not None and m["val_loss"] > start and (last is None or last > start): worse = True
+            peak, last = max(m["loss"], peak or m["loss"]), m["loss"]
+        if m.get("val_loss") is not None:
+            if m["val_loss"] > start and (peak is None or peak > start): worse = True   # worse than untrained on both sets
+            peak = None
     return worse or (not vals[-1] < start and (last is None or last >= start))
 
 # %% ../nbs/15_experiments.ipynb #995cb4b8
