@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .bpe import save_bpe, train_bpe
-from .core import atomic_write, fixture
+from .core import atomic_write, fixture, get_device
 from .data import dataset_files, encode_file
 from .generate import FULL_RUN, SMALL_RUN, load_tokenizer
 from .checkpoint import load_checkpoint
@@ -69,10 +69,11 @@ def _changed_settings(old: dict, new: dict) -> list[str]:
     return sorted(k for k in set(old) | set(new) if k not in _VOLATILE and old.get(k) != new.get(k))
 
 def full_val_loss(run_dir: str | Path,  # a run directory with `config.json` and a checkpoint
-                  device: str = "cpu",   # where to evaluate
+                  device: str = "cpu",   # where to evaluate: auto | cpu | cuda | cuda:N | mps
                   ) -> float:
     "The loss of a run's final checkpoint on every token of its validation file once (`evaluate_full`)."
     cfg = TrainConfig.from_dict(json.loads((Path(run_dir)/"config.json").read_text()))
+    device = get_device(device)
     model = TransformerLM(cfg.model, device=device)
     load_checkpoint(Path(run_dir)/CKPT_NAME, model)
     return evaluate_full(model, np.load(cfg.valid_data, mmap_mode="r"), cfg.model.context_length, device, dtype=cfg.dtype)
@@ -195,11 +196,8 @@ def prepare_tokens(train_txt: str | Path,  # training text (the tokenizer is tra
     work = Path(work)
     if not (work/"tokenizer"/"merges.txt").exists():
         save_bpe(*train_bpe(train_txt, vocab_size, ["<|endoftext|>"]), work/"tokenizer")
-    tok = None
     for split, txt in (("train", train_txt), ("valid", valid_txt)):
-        if not (work/f"{split}.npy").exists():
-            tok = tok or load_tokenizer(work/"tokenizer")
-            encode_file(txt, tok, work/f"{split}.npy")
+        if not (work/f"{split}.npy").exists(): encode_file(txt, load_tokenizer(work/"tokenizer"), work/f"{split}.npy")
     return str(work/"train.npy"), str(work/"valid.npy")
 
 CPU_SCALE = dict(max_iters=500, min_lr=0.0, eval_interval=50, eval_batches=16, log_interval=10, ckpt_interval=500,
