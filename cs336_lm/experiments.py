@@ -231,8 +231,7 @@ def full_base(dataset: str = "tinystories",         # tinystories | owt (downloa
 SMOKE = dict(max_iters=30, warmup_iters=3, eval_interval=10, eval_batches=2, log_interval=10, ckpt_interval=30, batch_size=4,
              model__context_length=64, model__d_model=64, model__num_layers=2, model__d_ff=192)  # CI-sized overrides of `cpu_base`
 
-# %% ../nbs/15_experiments.ipynb #c92a06c2
-import fcntl
+# %% ../nbs/15_experiments.ipynb #c547151f
 import os
 import queue
 import threading
@@ -240,6 +239,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
+# %% ../nbs/15_experiments.ipynb #c92a06c2
 def _submitit():
     "The submitit module, or a one-line error saying how to install it."
     try: import submitit
@@ -254,6 +254,7 @@ class RunJob:
     def __call__(self, name: str, base: TrainConfig, runs_dir: str, overrides: dict) -> dict:
         if self.gpus is not None: os.environ["CUDA_VISIBLE_DEVICES"] = self.gpus   # read when CUDA starts, which it has not yet
         if self.threads: torch.set_num_threads(self.threads)
+        import fcntl   # POSIX only, like the schedulers submitit drives
         Path(runs_dir).mkdir(parents=True, exist_ok=True)
         with open(Path(runs_dir)/f".{name}.lock", "w") as lock:   # released when this process ends, however it ends
             try: fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
