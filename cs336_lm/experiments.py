@@ -259,6 +259,7 @@ class RunJob:
         with open(Path(runs_dir)/f".{name}.lock", "w") as lock:   # released when this process ends, however it ends
             try: fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError: raise RuntimeError(f"run {name!r} in {runs_dir} is being trained by another job") from None
+            except OSError: pass   # a file system without locks (some cluster file systems): no guard
             return run_experiment(name, base, runs_dir, **overrides)
     def checkpoint(self, *args, **kwargs):
         "submitit's checkpointing protocol (that of `submitit.helpers.Checkpointable`): requeue the same call, which resumes the run."
