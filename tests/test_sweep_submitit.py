@@ -8,6 +8,7 @@ import pytest
 import torch
 
 submitit = pytest.importorskip("submitit")
+linux = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="finds a job's process through /proc")
 
 from _train_helpers import TINY_MODEL, make_data, curve
 from cs336_lm.experiments import (RunJob, _local_slots, _run_as_jobs, cluster_executor, load_runs, plot_curves,
@@ -60,6 +61,7 @@ def wait_for(cond, timeout=120):
         assert time.time() < deadline, "timed out"
         time.sleep(0.005)
 
+@linux
 def test_local_jobs_killed_and_resumed_match_sequential(base, reference, tmp_path):
     runs, ex = tmp_path/"runs", cluster_executor("local", tmp_path/"jobs", cpus_per_job=1)
     locks = [runs/f".{n}.lock" for n in NAMES]
@@ -94,6 +96,7 @@ def test_local_jobs_killed_and_resumed_match_sequential(base, reference, tmp_pat
         assert same(s, want), (s, want)
         assert curve(runs/s["name"]/"metrics.jsonl") == want_curve     # exactly, step by step
 
+@linux
 def test_preempted_job_requeues_itself_and_resumes(base, reference, tmp_path):
     runs, ex = tmp_path/"runs", cluster_executor("local", tmp_path/"jobs", cpus_per_job=1)
     out, t = in_thread(lambda: sweep("s", base, runs, executor=ex, max_lr=[1e-2]))
