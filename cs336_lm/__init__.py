@@ -25,7 +25,8 @@ _API = {
     "checkpoint": ["save_checkpoint", "load_checkpoint", "read_checkpoint"],
     "train": ["TrainConfig", "train", "evaluate", "read_metrics"],
     "generate": ["generate", "load_for_generation", "run_pipeline"],
-    "experiments": ["run_experiment", "sweep", "load_runs", "plot_curves", "results_table", "full_val_loss", "prepare_tokens", "cpu_base", "full_base"],
+    "experiments": ["run_experiment", "sweep", "load_runs", "plot_curves", "results_table", "full_val_loss", "prepare_tokens", "cpu_base", "full_base",
+                    "cluster_executor", "RunJob"],
 }
 _WHERE = {name: module for module, names in _API.items() for name in names}
 __all__ = sorted(_WHERE)

@@ -25,7 +25,8 @@ from .transformer import TransformerLM
 
 # %% auto #0
 __all__ = ['CPU_SCALE', 'SMOKE', 'apply_overrides', 'diverged', 'full_val_loss', 'run_experiment', 'sweep', 'load_runs',
-           'plot_curves', 'results_table', 'prepare_tokens', 'cpu_base', 'full_base']
+           'plot_curves', 'results_table', 'prepare_tokens', 'cpu_base', 'full_base', 'RunJob', 'cluster_executor',
+           'sweep_cli']
 
 # %% ../nbs/15_experiments.ipynb #c132e889
 def apply_overrides(base: TrainConfig,  # the baseline configuration
@@ -114,16 +115,18 @@ def _fmt(v) -> str: return f"{v:g}" if isinstance(v, float) else str(v)
 def sweep(prefix: str,                      # common prefix of the run names
           base: TrainConfig,                # the baseline configuration
           runs_dir: str | Path = "runs",    # where runs live
+          executor=None,                    # a submitit executor: each run a job (see "Sweeps on a cluster"); None: one after another, here
           **grid,                           # setting -> list of values, e.g. max_lr=[1e-3, 3e-3]
           ) -> list[dict]:
     "Run every combination of the values in `grid` (a run per combination, named after its values)."
     keys = list(grid)
-    summaries = []
+    runs = []
     for values in itertools.product(*(grid[k] for k in keys)):
         over = dict(zip(keys, values))
         name = "-".join([prefix] + [f"{k.replace('model__', '').replace('model.', '')}={_fmt(v)}" for k, v in over.items()])
-        summaries.append(run_experiment(name, base, runs_dir, **over))
-    return summaries
+        runs.append((name, over))
+    if executor is not None: return _run_as_jobs(executor, base, runs_dir, runs)
+    return [run_experiment(name, base, runs_dir, **over) for name, over in runs]
 
 # %% ../nbs/15_experiments.ipynb #6c5feaa7
 def load_runs(runs_dir: str | Path = "runs",  # where runs live
@@ -227,3 +230,142 @@ def full_base(dataset: str = "tinystories",         # tinystories | owt (downloa
 
 SMOKE = dict(max_iters=30, warmup_iters=3, eval_interval=10, eval_batches=2, log_interval=10, ckpt_interval=30, batch_size=4,
              model__context_length=64, model__d_model=64, model__num_layers=2, model__d_ff=192)  # CI-sized overrides of `cpu_base`
+
+# %% ../nbs/15_experiments.ipynb #c547151f
+import os
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+
+# %% ../nbs/15_experiments.ipynb #c92a06c2
+def _submitit():
+    "The submitit module, or a one-line error saying how to install it."
+    try: import submitit
+    except ImportError: raise ImportError("running runs as jobs needs submitit: pip install 'cs336-lm[cluster]'") from None
+    return submitit
+
+class RunJob:
+    "One run as a submitit job: `run_experiment` in the job's process; requeued, and resumed, when the job is interrupted."
+    def __init__(self, threads: int | None = None,  # torch threads in the job (None: torch's default)
+                 gpus: str | None = None):          # CUDA_VISIBLE_DEVICES for the job (None: as the executor set it)
+        self.threads, self.gpus = threads, gpus
+    def __call__(self, name: str, base: TrainConfig, runs_dir: str, overrides: dict) -> dict:
+        if self.gpus is not None: os.environ["CUDA_VISIBLE_DEVICES"] = self.gpus   # read when CUDA starts, which it has not yet
+        if self.threads: torch.set_num_threads(self.threads)
+        import fcntl   # POSIX only, like the schedulers submitit drives
+        Path(runs_dir).mkdir(parents=True, exist_ok=True)
+        with open(Path(runs_dir)/f".{name}.lock", "w") as lock:   # released when this process ends, however it ends
+            try: fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError: raise RuntimeError(f"run {name!r} in {runs_dir} is being trained by another job") from None
+            except OSError: pass   # a file system without locks (some cluster file systems): no guard
+            return run_experiment(name, base, runs_dir, **overrides)
+    def checkpoint(self, *args, **kwargs):
+        "submitit's checkpointing protocol (that of `submitit.helpers.Checkpointable`): requeue the same call, which resumes the run."
+        return _submitit().helpers.DelayedSubmission(self, *args, **kwargs)
+
+# %% ../nbs/15_experiments.ipynb #17824b8d
+def cluster_executor(kind: str = "local",          # local (processes on this machine) | slurm | debug (in this process)
+                     folder: str | Path = "runs/_jobs",  # submitit's job files and logs
+                     partition: str | None = None,  # Slurm partition
+                     account: str | None = None,    # Slurm account to charge
+                     gpus_per_job: int = 0,         # GPUs per run
+                     cpus_per_job: int | None = None,  # CPU cores per run; also its torch threads
+                     time_min: int = 240,           # a job's time limit (minutes); at the limit it is requeued and resumes
+                     parallel: int | None = None,   # Slurm: at most this many runs at once (local: one per GPU, or per core)
+                     ):
+    "A submitit executor for `sweep(..., executor=)`."
+    submitit = _submitit()
+    if kind not in ("local", "slurm", "debug"): raise ValueError(f"unknown executor {kind!r}: local, slurm or debug")
+    ex = submitit.AutoExecutor(folder=folder, cluster=kind)
+    ex.update_parameters(timeout_min=time_min, gpus_per_node=gpus_per_job, cpus_per_task=cpus_per_job,
+                         slurm_partition=partition, slurm_account=account, slurm_array_parallelism=parallel)
+    return ex
+
+# %% ../nbs/15_experiments.ipynb #69aa54a8
+def _local_slots(executor) -> tuple[list, int | None]:
+    "For submitit's local executor: an entry per job that may run at once (its CUDA_VISIBLE_DEVICES, or None) and torch threads per job."
+    p, cores = executor.parameters, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if g := p.get("gpus_per_node", 0):
+        env = os.environ.get("CUDA_VISIBLE_DEVICES")
+        gpus = [d for d in env.split(",") if d] if env is not None else [str(i) for i in range(torch.cuda.device_count())]
+        if len(gpus) < g: raise ValueError(f"{g} GPUs per job asked for, but {len(gpus)} visible")
+        slots = [",".join(gpus[i:i + g]) for i in range(0, len(gpus) - g + 1, g)]
+        return slots, p.get("cpus_per_task") or max(1, cores // len(slots))
+    threads = p.get("cpus_per_task") or 1
+    return [None] * max(1, cores // threads), threads
+
+def _outcome(job, name: str) -> tuple[dict | None, str | None]:
+    "A job's summary, or a one-line reason why it has none (with the job's log file)."
+    try: return job.result(), None
+    except Exception as e:
+        msg = str(e)
+        if "with trace:" in msg: msg = msg.split("-" * 22 + "\n")[1].strip().splitlines()[-1]   # the exception the run raised
+        return None, f"{name}: {msg.splitlines()[0]} (log: {job.paths.stderr})"
+
+# %% ../nbs/15_experiments.ipynb #d2151928
+def _run_as_jobs(executor, base: TrainConfig, runs_dir, runs: list[tuple[str, dict]]) -> list[dict]:
+    "Run each `(name, overrides)` as a submitit job; wait for all, then return their summaries in order."
+    runs_dir = str(runs_dir)
+    done = {n: run_experiment(n, base, runs_dir, **o) for n, o in runs if (Path(runs_dir)/n/"summary.json").exists()}
+    todo = [(n, o) for n, o in runs if n not in done]   # finished runs are checked and returned here, not submitted
+    if not todo: outcomes = []
+    elif "local" in (getattr(executor, "cluster", None), type(executor).name()):
+        slots, threads = _local_slots(executor)
+        free, lock = queue.SimpleQueue(), threading.Lock()
+        for s in slots: free.put(s)
+        def one(run):
+            slot = free.get()
+            try:
+                with lock: job = executor.submit(RunJob(threads, slot), run[0], base, runs_dir, run[1])
+                return _outcome(job, run[0])
+            finally: free.put(slot)
+        with ThreadPoolExecutor(len(slots)) as pool: outcomes = list(pool.map(one, todo))
+    else:
+        with executor.batch():   # one Slurm job array
+            jobs = [executor.submit(RunJob(executor.parameters.get("cpus_per_task")), n, base, runs_dir, o) for n, o in todo]
+        outcomes = [_outcome(job, n) for job, (n, _) in zip(jobs, todo)]
+    if errors := [e for _, e in outcomes if e]:
+        raise RuntimeError(f"{len(errors)} of {len(runs)} runs failed (the others are saved; the same sweep again resumes them): "
+                           + "; ".join(errors))
+    done.update((n, s) for (n, _), (s, _) in zip(todo, outcomes))
+    return [done[n] for n, _ in runs]
+
+# %% ../nbs/15_experiments.ipynb #05d59843
+def _grid(specs: list[str]) -> dict[str, list]:
+    "`['max_lr=1e-3,3e-3', ...]` -> `{'max_lr': [0.001, 0.003], ...}`; each value read as JSON if it parses, else as text."
+    def value(v):
+        try: return json.loads(v)
+        except json.JSONDecodeError: return v
+    grid = {}
+    for spec in specs:
+        key, _, values = spec.partition("=")
+        if not key or not values: raise ValueError(f"--grid entry {spec!r} is not key=v1,v2,...")
+        grid[key] = [value(v) for v in values.split(",")]
+    return grid
+
+# %% ../nbs/15_experiments.ipynb #9ff8fc98
+def sweep_cli(prefix: str,                   # common prefix of the run names
+              grid: list[str] = None,        # settings to sweep: key=v1,v2,... each (e.g. max_lr=1e-3,3e-3 model.norm=pre,none)
+              base: str = "cpu",             # baseline: cpu (`cpu_base`), full (`full_base`), or a JSON TrainConfig file
+              runs_dir: str = "runs",        # where runs live
+              executor: str = "none",        # none (one after another, here) | local (side by side, here) | slurm | debug
+              folder: str = None,            # submitit's job files and logs (default: RUNS_DIR/_jobs)
+              partition: str = None,         # Slurm partition
+              account: str = None,           # Slurm account
+              gpus_per_job: int = None,      # GPUs per run (default: 1 unless the baseline trains on the CPU)
+              cpus_per_job: int = None,      # CPU cores (torch threads) per run
+              time_min: int = 240,           # a job's time limit in minutes; at the limit it is requeued and resumes
+              parallel: int = None,          # Slurm: at most this many runs at once
+              ) -> int:
+    "Run a sweep (`sweep`), here or as submitit jobs, and print its results table."
+    if base in ("cpu", "full"): cfg = cpu_base() if base == "cpu" else full_base()
+    elif Path(base).is_file(): cfg = TrainConfig.from_dict(json.loads(Path(base).read_text()))
+    else: raise ValueError(f"--base {base!r}: cpu, full, or a JSON config file")
+    if gpus_per_job is None: gpus_per_job = 0 if cfg.device == "cpu" else 1
+    ex = None if executor == "none" else cluster_executor(executor, folder or Path(runs_dir)/"_jobs", partition=partition,
+        account=account, gpus_per_job=gpus_per_job, cpus_per_job=cpus_per_job, time_min=time_min, parallel=parallel)
+    summaries = sweep(prefix, cfg, runs_dir, executor=ex, **_grid(grid or []))
+    print(results_table(load_runs(runs_dir, [s["name"] for s in summaries])))
+    return 0
