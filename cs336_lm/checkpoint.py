@@ -13,6 +13,7 @@ import io
 import os
 import pickle
 import random
+import struct
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -173,13 +174,14 @@ def read_checkpoint(src: str | os.PathLike | BinaryIO | IO[bytes],  # a path or 
         if not Path(src).exists(): raise FileNotFoundError(f"no checkpoint at {name}")
     try: ckpt = torch.load(src, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        if "weights only" in str(e).lower():
+        if "unsupported global" in str(e).lower():
             raise ValueError(f"{name} holds Python objects that torch.load(weights_only=True) refuses to run: it was not "
                              "written by save_checkpoint. Only if you trust its source, inspect it with "
                              "torch.load(..., weights_only=False)") from None
-        raise CorruptCheckpointError(f"checkpoint {name} is corrupt or truncated ({e})") from None
+        raise CorruptCheckpointError(f"checkpoint {name} is corrupt or truncated, or not a PyTorch file "
+                                     f"(unreadable pickle: {str(e).split('error:')[-1].split(chr(10) * 2)[0].strip()})") from None
     except (PermissionError, FileNotFoundError, IsADirectoryError): raise
-    except (RuntimeError, EOFError, ValueError, KeyError, IndexError, OSError, zipfile.BadZipFile) as e:  # e.g. a seek past the start
+    except (RuntimeError, EOFError, ValueError, KeyError, IndexError, OSError, zipfile.BadZipFile, struct.error) as e:  # e.g. a seek past the start
         raise CorruptCheckpointError(f"checkpoint {name} is corrupt or truncated, or not a PyTorch file "
                          f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
     if not isinstance(ckpt, dict) or "model" not in ckpt or "iteration" not in ckpt:

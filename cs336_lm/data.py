@@ -277,7 +277,9 @@ def encode_file(input_path: str | os.PathLike,   # UTF-8 text
         raise ValueError(f"the largest token id, {top:,}, does not fit {dtype} (at most {np.iinfo(dtype).max:,}): "
                          f"pass dtype=np.uint32")
     path, out = Path(input_path), Path(out_path)
+    if path.is_dir(): raise IsADirectoryError(f"text file {str(path)!r} is a directory")
     if not path.is_file(): raise FileNotFoundError(f"text file {str(path)!r} does not exist")
+    if out.is_dir(): raise IsADirectoryError(f"output {str(out)!r} is a directory: give a file name, such as {str(out/'tokens.npy')!r}")
     size = path.stat().st_size
     if num_processes is None: num_processes = 1 if size < 8_000_000 else (os.cpu_count() or 1)
     if split_special_token in getattr(tokenizer, "special_tokens", [split_special_token]):
