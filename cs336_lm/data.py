@@ -40,8 +40,8 @@ __all__ = ['DATASETS', 'SPLITS', 'download_file', 'download', 'download_cli', 'd
 _HF = "https://huggingface.co/datasets"
 _FIXTURES = "https://raw.githubusercontent.com/stanford-cs336/assignment1-basics/main/tests/fixtures"
 
-DATASETS = {  # name -> [(url, path inside the data directory, bytes, sha256)]; None: not pinned, the
-            # server's Content-Length is checked instead (the hub serves the large files; their sizes may change)
+DATASETS = {  # name -> [(url, path inside the data directory, bytes, sha256)]; None: not pinned, the server's
+            # size is checked instead and size and SHA-256 are recorded after the download (the hub's files may change)
     "tinystories": [
         (f"{_HF}/roneneldan/TinyStories/resolve/main/TinyStoriesV2-GPT4-train.txt", "tinystories/TinyStoriesV2-GPT4-train.txt", None, None),
         (f"{_HF}/roneneldan/TinyStories/resolve/main/TinyStoriesV2-GPT4-valid.txt", "tinystories/TinyStoriesV2-GPT4-valid.txt", None, None),
