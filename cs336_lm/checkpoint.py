@@ -179,7 +179,7 @@ def read_checkpoint(src: str | os.PathLike | BinaryIO | IO[bytes],  # a path or 
                              "written by save_checkpoint. Only if you trust its source, inspect it with "
                              "torch.load(..., weights_only=False)") from None
         raise CorruptCheckpointError(f"checkpoint {name} is corrupt or truncated, or not a PyTorch file "
-                                     f"(unreadable pickle: {str(e).split('error:')[-1].split(chr(10) * 2)[0].strip()})") from None
+                                     f"(unreadable pickle: {next((l.strip() for l in str(e).split('error:')[-1].splitlines() if l.strip()), '')})") from None
     except (PermissionError, FileNotFoundError, IsADirectoryError): raise
     except (RuntimeError, EOFError, ValueError, KeyError, IndexError, OSError, zipfile.BadZipFile, struct.error) as e:  # e.g. a seek past the start
         raise CorruptCheckpointError(f"checkpoint {name} is corrupt or truncated, or not a PyTorch file "

@@ -24,8 +24,9 @@ try: import fcntl
 except ImportError: fcntl = None   # Windows: no advisory locks; stale temporary files are judged by their age
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'data_dir', 'fixture', 'NoSpaceError', 'reporting_full_disk', 'remove_stale_temps', 'atomic_write',
-           'temp_dir_beside', 'ensure_writable_dir', 'exit_with_parent', 'dataclass_from_dict', 'get_device']
+__all__ = ['DATA_ENV', 'data_dir', 'fixture', 'NoSpaceError', 'reporting_full_disk', 'make_parent', 'remove_stale_temps',
+           'atomic_write', 'temp_dir_beside', 'ensure_writable_dir', 'exit_with_parent', 'dataclass_from_dict',
+           'get_device']
 
 # %% ../nbs/00_core.ipynb #019c5fee
 DATA_ENV = "CS336_DATA_DIR"
@@ -66,6 +67,15 @@ def reporting_full_disk(path: str | os.PathLike):
     except (OSError, RuntimeError) as e:
         if not _disk_full(e, Path(path).parent): raise
         raise NoSpaceError(errno.ENOSPC, "no space left on device", os.fspath(path)) from e
+
+def make_parent(path: str | os.PathLike) -> Path:
+    "Create the folder `path` goes into; a file standing where a folder must be is a one-line error naming it."
+    path = Path(path)
+    try: path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next(p for p in [path.parent, *path.parent.parents] if p.exists())
+        raise NotADirectoryError(f"cannot write {path}: {blocker} is a file, not a folder") from None
+    return path
 
 # %% ../nbs/00_core.ipynb #6d3d4009
 def _lock(fd: int):
@@ -109,8 +119,7 @@ def _fsync_dir(d: Path):
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb", **kwargs):
     "Open a temporary file beside `path`; on success fsync it, rename it over `path` and fsync the folder; on error delete it."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = make_parent(path)
     remove_stale_temps(path.parent, path.name)              # what a killed writer of `path` left behind
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -129,8 +138,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **kwargs):
 @contextlib.contextmanager
 def temp_dir_beside(path: str | os.PathLike):
     "A temporary folder `.NAME.*.tmp` beside `path` for the pieces of a big write; locked while in use, removed after."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = make_parent(path)
     remove_stale_temps(path.parent, path.name)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     fd = os.open(tmp, os.O_RDONLY)

@@ -18,6 +18,7 @@ import math
 import multiprocessing as mp
 import os
 import shutil
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -30,7 +31,7 @@ import numpy as np
 
 from .bpe import CHUNK_BYTES, find_chunk_boundaries
 from . import core
-from .core import _fsync_dir, atomic_write, exit_with_parent, reporting_full_disk, temp_dir_beside
+from .core import _fsync_dir, atomic_write, exit_with_parent, make_parent, reporting_full_disk, temp_dir_beside
 
 # %% auto #0
 __all__ = ['DATASETS', 'SPLITS', 'download_file', 'download', 'download_cli', 'dataset_files', 'encode_file', 'encode_cli',
@@ -121,7 +122,7 @@ def download_file(url: str,                      # where to get it (http, https 
     if dest.exists():
         if (problem := _problem(dest, expected_size, sha256, verify)) is None: return dest
         warnings.warn(f"{problem}: downloading it again")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_parent(dest)
     part = dest.with_name(dest.name + ".part")
     rec, have = _read_record(part), part.stat().st_size if part.exists() else 0
     validator = rec.get("etag") or rec.get("last_modified")
@@ -215,7 +216,9 @@ def download_cli(name: str,            # tinystories | owt | fixtures | all
                  verify: bool = False, # also check the SHA-256 of files already there (their size is always checked)
                  ):
     "Download a dataset into the data directory (resumable; complete files are checked and skipped)."
-    for p in download(name, data_dir, verify=verify): print(p)
+    with warnings.catch_warnings():   # a file found damaged and fetched again: one line on stderr, not Python's two
+        warnings.showwarning = lambda message, *_, **__: print(f"cs336-lm download: warning: {message}", file=sys.stderr)
+        for p in download(name, data_dir, verify=verify): print(p)
 
 # %% ../nbs/04_data.ipynb #5f5d6c0c
 def dataset_files(name: str,                          # dataset: tinystories, owt, …

@@ -117,7 +117,7 @@ CLI_CASES = [
     ("download-corrupt-gzip", "download", lambda t, c: c.reg([(f"{c.srv.url}/t.txt.gz", "t.txt.gz", None, None)]) or ["faulty", "--data-dir", t],
      ["t.txt.gz is not a complete gzip file"], ()),
     ("download-data-dir-is-a-file", "download", lambda t, c: (t/"f").write_text("keep") and c.reg([(f"{c.srv.url}/small.txt", "s.txt", None, None)])
-     or ["faulty", "--data-dir", t/"f"], ["f"], ()),
+     or ["faulty", "--data-dir", t/"f"], ["cannot write {t}/f/s.txt: {t}/f is a file, not a folder"], ()),
     # encode
     ("encode-missing-input", "encode", lambda t, c: [t/"nope.txt", "--tokenizer-dir", c.tok, "--out", t/"o.npy"], ["nope.txt", "does not exist"], ()),
     ("encode-input-is-dir", "encode", lambda t, c: [t, "--tokenizer-dir", c.tok, "--out", t/"o.npy"], ["is a directory"], ()),
@@ -136,7 +136,7 @@ CLI_CASES = [
     ("encode-bad-merges-line", "encode", lambda t, c: _tok_files(t, '{"a": 0, "b": 1}', "a b c\n") and
      [_text(t), "--tokenizer-dir", t/"tk", "--out", t/"o.npy"], ["merges.txt"], ()),
     ("encode-out-parent-is-file", "encode", lambda t, c: (t/"f").write_text("keep") and [_text(t), "--tokenizer-dir", c.tok, "--out", t/"f"/"o.npy"],
-     ["f"], ()),
+     ["{t}/f is a file, not a folder"], ()),
     # train-bpe
     ("train-bpe-missing-input", "train-bpe", lambda t, c: [t/"nope.txt", "--vocab-size", "300", "--out", t/"tok"], ["nope.txt"], ()),
     ("train-bpe-input-is-dir", "train-bpe", lambda t, c: [t, "--vocab-size", "300", "--out", t/"tok"], ["{t}"], ()),
@@ -144,8 +144,8 @@ CLI_CASES = [
     ("train-bpe-out-is-file", "train-bpe", lambda t, c: (t/"f").write_text("keep") and [_text(t), "--vocab-size", "260", "--out", t/"f"], ["f"], ()),
     # generate with a damaged checkpoint
     ("generate-missing-checkpoint", "generate", lambda t, c: ["--checkpoint", t/"none.pt"], ["none.pt"], ()),
-    ("generate-garbage-checkpoint", "generate", lambda t, c: (t/"g.pt").write_bytes(os.urandom(2000)) and ["--checkpoint", t/"g.pt"],
-     ["g.pt is corrupt or truncated"], ()),
+    ("generate-garbage-checkpoint", "generate", lambda t, c: (t/"g.pt").write_bytes(np.random.default_rng(0).bytes(2000)) and ["--checkpoint", t/"g.pt"],
+     ["g.pt is corrupt or truncated, or not a PyTorch file"], ()),
     ("generate-text-checkpoint", "generate", lambda t, c: (t/"g.pt").write_text("not a checkpoint") and ["--checkpoint", t/"g.pt"],
      ["g.pt is corrupt or truncated, or not a PyTorch file"], ()),
 ]
@@ -268,3 +268,31 @@ def test_full_disk(what, tmp_path, server, tok_dir, monkeypatch, capsys):
             allowed = ()
         assert_nothing_lost(before, snapshot(disk), allowed)
         assert not [p for p in disk.iterdir() if p.name.endswith(".tmp")]
+
+# ---------------------------------------------------------------- damaged downloads are repaired, not trusted
+
+def test_download_cli_verify_repairs_a_corrupt_file(tmp_path, server, monkeypatch, capsys):
+    "A downloaded file damaged later (same size) is trusted by size alone, caught by --verify and downloaded again."
+    _registry(monkeypatch, [(f"{server.url}/a.txt", "a.txt", None, None)])
+    assert run_cli(["download", "faulty", "--data-dir", tmp_path], capsys)[0] == 0
+    good = (tmp_path/"a.txt").read_bytes()
+    bad = bytearray(good); bad[12345] ^= 0xFF; (tmp_path/"a.txt").write_bytes(bad)
+    assert run_cli(["download", "faulty", "--data-dir", tmp_path], capsys)[0] == 0
+    assert (tmp_path/"a.txt").read_bytes() == bytes(bad)                # the size matches: not re-fetched without --verify
+    rc, err = run_cli(["download", "faulty", "--data-dir", tmp_path, "--verify"], capsys)
+    assert rc == 0 and f"{tmp_path/'a.txt'} is corrupt: its SHA-256 is" in err and "downloading it again" in err
+    assert (tmp_path/"a.txt").read_bytes() == good == server.files["/a.txt"]
+    (tmp_path/"a.txt").write_bytes(good[:-1])                            # truncated: caught by the size, without --verify
+    rc, err = run_cli(["download", "faulty", "--data-dir", tmp_path], capsys)
+    assert rc == 0 and f"has {len(good) - 1:,} bytes, expected {len(good):,}" in err
+    assert (tmp_path/"a.txt").read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".a.txt.json", "a.txt"]
+
+def test_download_cli_resumes_after_a_break(tmp_path, server, monkeypatch, capsys):
+    _registry(monkeypatch, [(f"{server.url}/a.txt", "a.txt", None, None)])
+    server.drop_after = 300_000
+    try: assert run_cli(["download", "faulty", "--data-dir", tmp_path], capsys)[0] == 1
+    finally: server.drop_after = None
+    assert (tmp_path/"a.txt.part").stat().st_size == 300_000
+    assert run_cli(["download", "faulty", "--data-dir", tmp_path], capsys)[0] == 0
+    assert (tmp_path/"a.txt").read_bytes() == server.files["/a.txt"]
