@@ -80,7 +80,8 @@ def make_parent(path: str | os.PathLike) -> Path:
 # %% ../nbs/00_core.ipynb #6d3d4009
 def _lock(fd: int):
     "Hold an exclusive lock on `fd` until it is closed: the mark of a temporary file whose writer is alive."
-    if fcntl: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    if fcntl:
+        with contextlib.suppress(OSError): fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # a file system without locks: none
 
 def _is_stale(p: Path) -> bool:
     "True when no live process holds the temporary file or folder `p` (its writer died)."
@@ -141,12 +142,12 @@ def temp_dir_beside(path: str | os.PathLike):
     path = make_parent(path)
     remove_stale_temps(path.parent, path.name)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    fd = os.open(tmp, os.O_RDONLY)
+    fd = os.open(tmp, os.O_RDONLY) if fcntl else None   # a folder can be opened, and locked, on POSIX only
     try:
-        _lock(fd)
+        if fd is not None: _lock(fd)
         yield tmp
     finally:
-        os.close(fd)
+        if fd is not None: os.close(fd)
         shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../nbs/00_core.ipynb #15d18a40
