@@ -162,15 +162,22 @@ def ensure_writable_dir(path: str | os.PathLike) -> Path:
     return path
 
 # %% ../nbs/00_core.ipynb #0398fce9
-def exit_with_parent(parent_pid: int | None = None):  # the parent's pid as the parent saw it (default: the current parent)
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass
+    return True
+
+def exit_with_parent(parent_pid: int | None = None):  # the parent's pid, as the parent passed it (default: our parent)
     "Call in a worker process: end it as soon as its parent process dies."
     parent = parent_pid or os.getppid()
-    if sys.platform.startswith("linux"):
+    direct = os.getppid() == parent                   # not so under a fork server, whose children it starts
+    if direct and sys.platform.startswith("linux"):
         import ctypes
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1: PR_SET_PDEATHSIG
-    def watch():
-        while os.getppid() == parent: time.sleep(0.5)
+    def watch():   # an orphan is adopted by another process; a parent we only know by pid must vanish
+        while (os.getppid() == parent) if direct else _alive(parent): time.sleep(0.5)
         os._exit(1)
     threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
