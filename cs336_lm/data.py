@@ -147,7 +147,7 @@ def download_file(url: str,                      # where to get it (http, https 
                 part.unlink(missing_ok=True)
                 raise RuntimeError(f"{url} is {announced:,} bytes, expected {expected_size:,}: the file on the server is "
                                    f"not the one this registry pins (the partial file was deleted)")
-            total = announced if announced is not None else total
+            total = announced if announced is not None else total if resumed else expected_size
             if not resumed: _write_record(part, url=url, size=total, etag=resp.headers.get("ETag"),
                                           last_modified=resp.headers.get("Last-Modified"))
             with reporting_full_disk(part), open(part, "ab" if resumed else "wb") as f, \
