@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 import importlib as _importlib
 
 _API = {
-    "core": ["data_dir", "fixture", "atomic_write", "ensure_writable_dir", "get_device", "dataclass_from_dict"],
+    "core": ["data_dir", "fixture", "atomic_write", "remove_stale_temps", "ensure_writable_dir", "get_device", "dataclass_from_dict"],
     "bpe": ["train_bpe", "train_bpe_naive", "save_bpe", "load_bpe", "bytes_to_unicode", "find_chunk_boundaries",
             "gpt2_pretokenize", "GPT2_SPLIT_PATTERN"],
     "tokenizer": ["Tokenizer", "pretokenize", "compression_ratio", "sample_documents"],
@@ -22,7 +22,7 @@ _API = {
     "loss": ["cross_entropy", "perplexity"],
     "optim": ["AdamW", "SGDDecay"],
     "schedule": ["get_lr_cosine_schedule", "gradient_clipping"],
-    "checkpoint": ["save_checkpoint", "load_checkpoint", "read_checkpoint"],
+    "checkpoint": ["save_checkpoint", "load_checkpoint", "read_checkpoint", "load_latest_checkpoint"],
     "train": ["TrainConfig", "train", "evaluate", "read_metrics"],
     "generate": ["generate", "load_for_generation", "run_pipeline"],
     "experiments": ["run_experiment", "sweep", "load_runs", "plot_curves", "results_table", "full_val_loss", "prepare_tokens", "cpu_base", "full_base",

@@ -8,10 +8,13 @@ Docs: https://cs336-lm.github.io/cs336-lm/checkpoint.html.md"""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import os
 import pickle
 import random
+import struct
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,8 +27,9 @@ from torch import Tensor, nn
 from .core import atomic_write
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'to_plain', 'unwrap_model', 'clean_key', 'model_state', 'save_checkpoint', 'read_checkpoint',
-           'load_checkpoint', 'rng_states', 'set_rng_states']
+__all__ = ['CHECKPOINT_FORMAT', 'to_plain', 'unwrap_model', 'clean_key', 'model_state', 'previous_path', 'save_checkpoint',
+           'CorruptCheckpointError', 'read_checkpoint', 'load_checkpoint', 'load_latest_checkpoint', 'rng_states',
+           'set_rng_states']
 
 # %% ../nbs/12_checkpoint.ipynb #edd6c439
 CHECKPOINT_FORMAT = "cs336_lm.checkpoint/1"
@@ -105,23 +109,60 @@ def _check_optimizer_state(optimizer: torch.optim.Optimizer, state: Mapping, nam
                                  f"{tuple(v.shape)}, the parameter {tuple(p.shape)}")
 
 # %% ../nbs/12_checkpoint.ipynb #05b3b50c
+def _digest(obj: Any, h=None) -> str:
+    "SHA-256 of a checkpoint's contents: each tensor's dtype, shape and bytes, each key, each other value's `repr`."
+    top, h = h is None, h or hashlib.sha256()
+    if isinstance(obj, Tensor):
+        t = obj.detach().cpu().contiguous().reshape(-1)
+        h.update(f"T{t.dtype}{tuple(obj.shape)}".encode()); h.update(t.view(torch.uint8).numpy())
+    elif isinstance(obj, Mapping):
+        h.update(b"{")
+        for k, v in obj.items(): h.update(repr(k).encode()); _digest(v, h)
+        h.update(b"}")
+    elif isinstance(obj, (list, tuple)):
+        h.update(b"[" if isinstance(obj, list) else b"(")
+        for v in obj: _digest(v, h)
+        h.update(b"]")
+    else: h.update(repr(obj).encode())
+    return h.hexdigest() if top else None
+
+_CHECKED = ("format", "iteration", "model", "optimizer", "extra")   # the keys the checksum covers
+
+def previous_path(path: str | os.PathLike) -> Path:
+    "Where `save_checkpoint` keeps the checkpoint that `path` held before: `path` + `.prev`."
+    return Path(path).with_name(Path(path).name + ".prev")
+
+def _keep_previous(path: Path):
+    "Keep the current `path` as `previous_path(path)`: a hard link (no copy), or a rename where links are impossible."
+    if not path.is_file(): return
+    prev, tmp = previous_path(path), path.with_name(f".{previous_path(path).name}.{os.getpid()}.tmp")
+    try: os.link(path, tmp); os.replace(tmp, prev)
+    except OSError: os.replace(path, prev)
+
 def save_checkpoint(model: nn.Module,                            # the model (compile/DDP wrappers are fine)
                     optimizer: torch.optim.Optimizer | None,     # its optimizer, or None to save weights only
                     iteration: int,                              # optimizer steps taken so far
                     out: str | os.PathLike | BinaryIO | IO[bytes],  # a path (written atomically) or a binary file
+                    *, keep_previous: bool = True,               # keep the checkpoint `out` held as `out.prev`
                     **extra: Any):                               # config, RNG states, data position, …: see `to_plain`
-    "Save model, optimizer, iteration and `extra` so that `load_checkpoint` can resume training exactly."
+    "Save model, optimizer, iteration and `extra`, with a checksum, so that `load_checkpoint` can resume training exactly."
     try: iteration = int(iteration.__index__())
     except AttributeError: raise TypeError(f"iteration must be an integer, got {iteration!r}") from None
     ckpt = {"format": CHECKPOINT_FORMAT, "iteration": iteration, "model": model_state(model),
             "optimizer": optimizer.state_dict() if optimizer is not None else None, "extra": to_plain(extra)}
+    ckpt["sha256"] = _digest(ckpt)
     if isinstance(out, (str, os.PathLike)):
-        with atomic_write(out, "wb") as f: torch.save(ckpt, f)
+        with atomic_write(out, "wb") as f:
+            torch.save(ckpt, f)
+            if keep_previous: _keep_previous(Path(out))      # only once the new one is complete
     else: torch.save(ckpt, out)
 
 # %% ../nbs/12_checkpoint.ipynb #6e38b933
 def _describe(src) -> str:
     return os.fspath(src) if isinstance(src, (str, os.PathLike)) else getattr(src, "name", None) or f"<{type(src).__name__}>"
+
+class CorruptCheckpointError(ValueError):
+    "A checkpoint file that is damaged: truncated, not a PyTorch file, or its contents differ from its checksum."
 
 def read_checkpoint(src: str | os.PathLike | BinaryIO | IO[bytes],  # a path or a binary file object
                     map_location: str | torch.device = "cpu",       # where tensors are loaded
@@ -133,14 +174,15 @@ def read_checkpoint(src: str | os.PathLike | BinaryIO | IO[bytes],  # a path or 
         if not Path(src).exists(): raise FileNotFoundError(f"no checkpoint at {name}")
     try: ckpt = torch.load(src, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        if "weights only" in str(e).lower():
+        if "unsupported global" in str(e).lower():
             raise ValueError(f"{name} holds Python objects that torch.load(weights_only=True) refuses to run: it was not "
                              "written by save_checkpoint. Only if you trust its source, inspect it with "
                              "torch.load(..., weights_only=False)") from None
-        raise ValueError(f"checkpoint {name} is corrupt or truncated ({e})") from None
+        raise CorruptCheckpointError(f"checkpoint {name} is corrupt or truncated, or not a PyTorch file "
+                                     f"(unreadable pickle: {next((l.strip() for l in str(e).split('error:')[-1].splitlines() if l.strip()), '')})") from None
     except (PermissionError, FileNotFoundError, IsADirectoryError): raise
-    except (RuntimeError, EOFError, ValueError, KeyError, IndexError, OSError, zipfile.BadZipFile) as e:  # e.g. a seek past the start
-        raise ValueError(f"checkpoint {name} is corrupt or truncated, or not a PyTorch file "
+    except (RuntimeError, EOFError, ValueError, KeyError, IndexError, OSError, zipfile.BadZipFile, struct.error) as e:  # e.g. a seek past the start
+        raise CorruptCheckpointError(f"checkpoint {name} is corrupt or truncated, or not a PyTorch file "
                          f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
     if not isinstance(ckpt, dict) or "model" not in ckpt or "iteration" not in ckpt:
         if isinstance(ckpt, dict) and ckpt and all(isinstance(v, Tensor) for v in ckpt.values()):
@@ -148,16 +190,14 @@ def read_checkpoint(src: str | os.PathLike | BinaryIO | IO[bytes],  # a path or 
                              "model.load_state_dict(torch.load(path))")
         found = sorted(map(str, ckpt)) if isinstance(ckpt, dict) else type(ckpt).__name__
         raise ValueError(f"{name} is not a checkpoint: expected a dict with 'model', 'optimizer' and 'iteration', found {found}")
+    if "sha256" in ckpt and (got := _digest({k: ckpt[k] for k in _CHECKED if k in ckpt})) != ckpt["sha256"]:
+        raise CorruptCheckpointError(f"checkpoint {name} is corrupt: its contents do not match its checksum "
+                                     f"(SHA-256 {got[:12]}…, saved {str(ckpt['sha256'])[:12]}…)")
     ckpt.setdefault("optimizer", None); ckpt.setdefault("extra", {})
     return ckpt
 
-def load_checkpoint(src: str | os.PathLike | BinaryIO | IO[bytes],  # a path or a binary file object
-                    model: nn.Module,                                 # restored in place (wrappers are fine)
-                    optimizer: torch.optim.Optimizer | None = None,   # restored in place if given
-                    map_location: str | torch.device = "cpu",        # where tensors are loaded before copying
-                    ) -> int:
-    "Restore `model` (and `optimizer`) from a checkpoint; return the saved iteration. Nothing changes if it does not fit."
-    ckpt, name = read_checkpoint(src, map_location), _describe(src)
+def _restore(ckpt: dict, name: str, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> int:
+    "Put a checkpoint read by `read_checkpoint` into `model` (and `optimizer`), after checking that everything fits."
     state = _match_model_state(model, ckpt["model"], name)
     if optimizer is not None:
         if ckpt["optimizer"] is None: raise ValueError(f"checkpoint {name} holds no optimizer state (saved with optimizer=None)")
@@ -165,6 +205,31 @@ def load_checkpoint(src: str | os.PathLike | BinaryIO | IO[bytes],  # a path or 
     unwrap_model(model).load_state_dict(state)
     if optimizer is not None: optimizer.load_state_dict(ckpt["optimizer"])
     return int(ckpt["iteration"])
+
+def load_checkpoint(src: str | os.PathLike | BinaryIO | IO[bytes],  # a path or a binary file object
+                    model: nn.Module,                                 # restored in place (wrappers are fine)
+                    optimizer: torch.optim.Optimizer | None = None,   # restored in place if given
+                    map_location: str | torch.device = "cpu",        # where tensors are loaded before copying
+                    ) -> int:
+    "Restore `model` (and `optimizer`) from a checkpoint; return the saved iteration. Nothing changes if it does not fit."
+    return _restore(read_checkpoint(src, map_location), _describe(src), model, optimizer)
+
+# %% ../nbs/12_checkpoint.ipynb #36271fd4
+def load_latest_checkpoint(src: str | os.PathLike,                         # a checkpoint, or a run directory holding `name`
+                           model: nn.Module,                                 # restored in place (wrappers are fine)
+                           optimizer: torch.optim.Optimizer | None = None,   # restored in place if given
+                           map_location: str | torch.device = "cpu",        # where tensors are loaded before copying
+                           name: str = "ckpt.pt",                            # the checkpoint's name inside a directory
+                           ) -> dict:
+    "Load the checkpoint `src` — or, if it is missing or corrupt, the previous one, with a warning; returns what was read."
+    path = Path(src)/name if Path(src).is_dir() else Path(src)
+    try: ckpt = read_checkpoint(path, map_location)
+    except (CorruptCheckpointError, FileNotFoundError) as e:
+        if not (prev := previous_path(path)).is_file(): raise
+        warnings.warn(f"{e}; falling back to the previous checkpoint {prev}")
+        ckpt, path = read_checkpoint(prev, map_location), prev
+    _restore(ckpt, os.fspath(path), model, optimizer)
+    return {**ckpt, "path": path}
 
 # %% ../nbs/12_checkpoint.ipynb #d279abee
 def rng_states() -> dict:

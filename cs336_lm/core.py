@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
+import glob
 import os
+import shutil
+import signal
+import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
+try: import fcntl
+except ImportError: fcntl = None   # Windows: no advisory locks; stale temporary files are judged by their age
+
 # %% auto #0
-__all__ = ['DATA_ENV', 'data_dir', 'fixture', 'atomic_write', 'ensure_writable_dir', 'dataclass_from_dict', 'get_device']
+__all__ = ['DATA_ENV', 'data_dir', 'fixture', 'NoSpaceError', 'reporting_full_disk', 'make_parent', 'remove_stale_temps',
+           'atomic_write', 'temp_dir_beside', 'ensure_writable_dir', 'exit_with_parent', 'dataclass_from_dict',
+           'get_device']
 
 # %% ../nbs/00_core.ipynb #019c5fee
 DATA_ENV = "CS336_DATA_DIR"
@@ -36,21 +48,107 @@ def fixture(name: str) -> Path:
     return p
 
 # %% ../nbs/00_core.ipynb #567cd7cc
+class NoSpaceError(OSError):
+    "A write failed because the disk (or the quota) is full; `str()` names the file."
+    def __str__(self): return f"no space left on device: {self.filename}"
+
+def _disk_full(e: BaseException, where: Path) -> bool:
+    "Did `e` come from a full disk? By its errno, or — NumPy and torch drop the errno — by the space left `where`."
+    if getattr(e, "errno", None) in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)): return True
+    if not isinstance(e, (OSError, RuntimeError)): return False
+    try: return shutil.disk_usage(where).free < 1 << 20
+    except OSError: return False
+
+@contextlib.contextmanager
+def reporting_full_disk(path: str | os.PathLike):
+    "Re-raise a write that failed on a full disk as `NoSpaceError` naming `path`; other errors pass unchanged."
+    try: yield
+    except NoSpaceError: raise
+    except (OSError, RuntimeError) as e:
+        if not _disk_full(e, Path(path).parent): raise
+        raise NoSpaceError(errno.ENOSPC, "no space left on device", os.fspath(path)) from e
+
+def make_parent(path: str | os.PathLike) -> Path:
+    "Create the folder `path` goes into; a file standing where a folder must be is a one-line error naming it."
+    path = Path(path)
+    try: path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next(p for p in [path.parent, *path.parent.parents] if p.exists())
+        raise NotADirectoryError(f"cannot write {path}: {blocker} is a file, not a folder") from None
+    return path
+
+# %% ../nbs/00_core.ipynb #6d3d4009
+def _lock(fd: int):
+    "Hold an exclusive lock on `fd` until it is closed: the mark of a temporary file whose writer is alive."
+    if fcntl:
+        with contextlib.suppress(OSError): fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # a file system without locks: none
+
+def _is_stale(p: Path) -> bool:
+    "True when no live process holds the temporary file or folder `p` (its writer died)."
+    if fcntl is None: return time.time() - p.stat().st_mtime > 86400
+    fd = os.open(p, os.O_RDONLY)
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); return True
+    except BlockingIOError: return False
+    finally: os.close(fd)
+
+def remove_stale_temps(directory: str | os.PathLike,  # where to look (not recursive)
+                       name: str | None = None,       # only the temporaries of this target file; None: all
+                       ) -> list[Path]:
+    "Delete the temporary files and folders `.NAME.*.tmp` that killed writers left in `directory`; returns them."
+    removed = []
+    for p in Path(directory).glob(f".{glob.escape(name) if name else '*'}.*.tmp"):
+        try:
+            if not _is_stale(p): continue
+            if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
+            else: p.unlink()
+        except OSError: continue        # gone meanwhile, or not ours to delete (a read-only folder)
+        removed.append(p)
+    return removed
+
+def _umask() -> int:
+    mask = os.umask(0); os.umask(mask)
+    return mask
+
+def _fsync_dir(d: Path):
+    "Make a rename inside `d` durable (a no-op where folders cannot be opened, as on Windows)."
+    with contextlib.suppress(OSError):
+        fd = os.open(d, os.O_RDONLY)
+        try: os.fsync(fd)
+        finally: os.close(fd)
+
+# %% ../nbs/00_core.ipynb #7df513b0
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb", **kwargs):
-    "Open a temporary file beside `path`; on success fsync it and rename it over `path`, on error delete it."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    "Open a temporary file beside `path`; on success fsync it, rename it over `path` and fsync the folder; on error delete it."
+    path = make_parent(path)
+    remove_stale_temps(path.parent, path.name)              # what a killed writer of `path` left behind
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, mode, **kwargs) as f:
+        _lock(fd)
+        os.chmod(tmp, 0o666 & ~_umask())                    # as open() would create it, not mkstemp's 0600
+        with reporting_full_disk(path), os.fdopen(fd, mode, **kwargs) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
+
+@contextlib.contextmanager
+def temp_dir_beside(path: str | os.PathLike):
+    "A temporary folder `.NAME.*.tmp` beside `path` for the pieces of a big write; locked while in use, removed after."
+    path = make_parent(path)
+    remove_stale_temps(path.parent, path.name)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    fd = os.open(tmp, os.O_RDONLY) if fcntl else None   # a folder can be opened, and locked, on POSIX only
+    try:
+        if fd is not None: _lock(fd)
+        yield tmp
+    finally:
+        if fd is not None: os.close(fd)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../nbs/00_core.ipynb #15d18a40
 def ensure_writable_dir(path: str | os.PathLike) -> Path:
@@ -62,6 +160,26 @@ def ensure_writable_dir(path: str | os.PathLike) -> Path:
     except OSError as e:
         raise PermissionError(f"output directory {str(path)!r} is not writable: {e.strerror or e}") from e
     return path
+
+# %% ../nbs/00_core.ipynb #0398fce9
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass
+    return True
+
+def exit_with_parent(parent_pid: int | None = None):  # the parent's pid, as the parent passed it (default: our parent)
+    "Call in a worker process: end it as soon as its parent process dies."
+    parent = parent_pid or os.getppid()
+    direct = os.getppid() == parent                   # not so under a fork server, whose children it starts
+    if direct and sys.platform.startswith("linux"):
+        import ctypes
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1: PR_SET_PDEATHSIG
+    def watch():   # an orphan is adopted by another process; a parent we only know by pid must vanish
+        while (os.getppid() == parent) if direct else _alive(parent): time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 # %% ../nbs/00_core.ipynb #ca80082b
 def dataclass_from_dict(cls, d):

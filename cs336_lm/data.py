@@ -13,13 +13,17 @@ import http.client
 import importlib
 import io
 import itertools
+import json
 import math
 import multiprocessing as mp
 import os
 import shutil
+import sys
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -27,7 +31,7 @@ import numpy as np
 
 from .bpe import CHUNK_BYTES, find_chunk_boundaries
 from . import core
-from .core import atomic_write
+from .core import _fsync_dir, atomic_write, exit_with_parent, make_parent, reporting_full_disk, temp_dir_beside
 
 # %% auto #0
 __all__ = ['DATASETS', 'SPLITS', 'download_file', 'download', 'download_cli', 'dataset_files', 'encode_file', 'encode_cli',
@@ -37,8 +41,8 @@ __all__ = ['DATASETS', 'SPLITS', 'download_file', 'download', 'download_cli', 'd
 _HF = "https://huggingface.co/datasets"
 _FIXTURES = "https://raw.githubusercontent.com/stanford-cs336/assignment1-basics/main/tests/fixtures"
 
-DATASETS = {  # name -> [(url, path inside the data directory, bytes, sha256)]; None: not pinned, the
-            # server's Content-Length is checked instead (the hub serves the large files; their sizes may change)
+DATASETS = {  # name -> [(url, path inside the data directory, bytes, sha256)]; None: not pinned, the server's
+            # size is checked instead and size and SHA-256 are recorded after the download (the hub's files may change)
     "tinystories": [
         (f"{_HF}/roneneldan/TinyStories/resolve/main/TinyStoriesV2-GPT4-train.txt", "tinystories/TinyStoriesV2-GPT4-train.txt", None, None),
         (f"{_HF}/roneneldan/TinyStories/resolve/main/TinyStoriesV2-GPT4-valid.txt", "tinystories/TinyStoriesV2-GPT4-valid.txt", None, None),
@@ -65,9 +69,30 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
     return h.hexdigest()
 
-def _request(url: str, start: int, timeout: float):
-    "Open `url` from byte `start` on (a Range request when start > 0); None when the server says nothing is left (416)."
-    headers = {"User-Agent": "cs336-lm", **({"Range": f"bytes={start}-"} if start else {})}
+def _record_path(path: Path) -> Path: return path.with_name(f".{path.name}.json")
+
+def _read_record(path: Path) -> dict:
+    "What was recorded about `path` when it was downloaded (size, sha256, the server's ETag…); {} if nothing."
+    try: return json.loads(_record_path(path).read_text())
+    except (OSError, ValueError): return {}
+
+def _write_record(path: Path, **record):
+    with atomic_write(_record_path(path), "w") as f: json.dump(record, f)
+
+def _problem(path: Path, size: int | None, sha256: str | None, verify: bool) -> str | None:
+    "What is wrong with the existing `path` by its pinned or recorded size (and, if `verify`, SHA-256); None if nothing."
+    rec = _read_record(path)
+    size, sha256 = size if size is not None else rec.get("size"), sha256 or rec.get("sha256")
+    if size is not None and (have := path.stat().st_size) != size: return f"{path} has {have:,} bytes, expected {size:,}"
+    if verify and sha256 is None:
+        warnings.warn(f"{path}: no recorded SHA-256 to verify it against (it was not downloaded by cs336-lm)")
+    elif verify and (got := _sha256(path)) != sha256: return f"{path} is corrupt: its SHA-256 is {got}, expected {sha256}"
+    return None
+
+def _request(url: str, start: int, timeout: float, if_range: str | None = None):
+    "Open `url` from byte `start` on (a Range request, valid only for the version `if_range`); None on 416."
+    headers = {"User-Agent": "cs336-lm"}
+    if start: headers.update({"Range": f"bytes={start}-"}, **({"If-Range": if_range} if if_range else {}))
     try: return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
     except urllib.error.HTTPError as e:
         if e.code == 416 and start: return None
@@ -75,42 +100,57 @@ def _request(url: str, start: int, timeout: float):
     except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
         raise RuntimeError(f"downloading {url} failed: {getattr(e, 'reason', e)}. Without internet, set CS336_DATA_DIR "
                            f"to a directory that already holds the data") from None
+    except ValueError as e: raise ValueError(f"cannot download {url!r}: {e}") from None
+
+# %% ../nbs/04_data.ipynb #0d15dc17
+def _total_size(resp, start: int) -> int | None:
+    "The size of the whole remote file: from `Content-Range: bytes a-b/TOTAL`, else `start + Content-Length`."
+    if (cr := resp.headers.get("Content-Range")) and not cr.endswith("/*"): return int(cr.rsplit("/", 1)[1])
+    return start + int(n) if (n := resp.headers.get("Content-Length")) is not None else None
 
 def download_file(url: str,                      # where to get it (http, https or file)
                   dest: str | os.PathLike,       # final path; the download goes to `dest.part` first
-                  expected_size: int | None = None,  # bytes the complete file must have (None: trust Content-Length)
-                  sha256: str | None = None,     # hex digest the complete file must have
+                  expected_size: int | None = None,  # bytes the complete file must have (None: the server's size)
+                  sha256: str | None = None,     # hex digest the complete file must have (None: recorded after download)
                   progress: bool = True,         # show a tqdm progress bar
                   timeout: float = 60,           # seconds to wait for the server
+                  verify: bool = False,          # check the SHA-256 of an existing `dest` (its size is always checked)
                   ) -> Path:
-    "Download `url` to `dest`, resuming a partial `.part`, checking size and checksum before the final rename."
+    "Download `url` to `dest`, resuming a `.part` only while the remote file is unchanged; size and SHA-256 checked and recorded."
     from tqdm.auto import tqdm
     dest = Path(dest)
-    if dest.exists() and (expected_size is None or dest.stat().st_size == expected_size): return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        if (problem := _problem(dest, expected_size, sha256, verify)) is None: return dest
+        warnings.warn(f"{problem}: downloading it again")
+    make_parent(dest)
     part = dest.with_name(dest.name + ".part")
-    have = part.stat().st_size if part.exists() else 0
-    if expected_size is not None and have > expected_size: part.unlink(); have = 0
-    resp = _request(url, have, timeout)
-    if resp is None and have != expected_size:          # 416 on a .part of unknown or wrong length: start over
+    rec, have = _read_record(part), part.stat().st_size if part.exists() else 0
+    validator = rec.get("etag") or rec.get("last_modified")
+    if have and (rec.get("url", url) != url or not (validator or sha256) or have > (expected_size or rec.get("size") or have)):
+        part.unlink(); have = 0          # not provably a prefix of this remote file: start over
+    resp = _request(url, have, timeout, validator)
+    if resp is None and have != (expected_size or rec.get("size")):   # 416 on a .part of unknown or wrong length
         part.unlink(); have = 0
         resp = _request(url, 0, timeout)
-    total = expected_size
+    total = expected_size or rec.get("size")
     if resp is not None:
         with resp:
-            resumed = have > 0 and resp.status == 206     # 200 means the server ignored Range and sends it all
+            resumed = have > 0 and resp.status == 206     # 200: the server ignored Range, or the file changed (If-Range)
             if resumed and not resp.headers.get("Content-Range", f"bytes {have}-").startswith(f"bytes {have}-"):
                 raise RuntimeError(f"{url} answered the range request from byte {have:,} with "
                                    f"{resp.headers['Content-Range']!r}; delete {part} and run again")
-            start = have if resumed else 0
-            if (length := resp.headers.get("Content-Length")) is not None:
-                announced = start + int(length)
-                if total is not None and announced != total:
-                    part.unlink(missing_ok=True)
-                    raise RuntimeError(f"{url} is {announced:,} bytes, expected {total:,}: the file on the server is "
-                                       f"not the one this registry pins (the partial file was deleted)")
-                total = announced
-            with open(part, "ab" if resumed else "wb") as f, \
+            start, announced = (have if resumed else 0), _total_size(resp, have if resumed else 0)
+            if resumed and rec.get("size") is not None and announced not in (None, rec["size"]):
+                resp.close(); part.unlink()               # the remote file changed size since the .part began
+                return download_file(url, dest, expected_size, sha256, progress, timeout)
+            if announced is not None and expected_size is not None and announced != expected_size:
+                part.unlink(missing_ok=True)
+                raise RuntimeError(f"{url} is {announced:,} bytes, expected {expected_size:,}: the file on the server is "
+                                   f"not the one this registry pins (the partial file was deleted)")
+            total = announced if announced is not None else total if resumed else expected_size
+            if not resumed: _write_record(part, url=url, size=total, etag=resp.headers.get("ETag"),
+                                          last_modified=resp.headers.get("Last-Modified"))
+            with reporting_full_disk(part), open(part, "ab" if resumed else "wb") as f, \
                  tqdm(total=total, initial=start, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
                 try:
                     for block in iter(lambda: resp.read(1 << 20), b""):
@@ -118,47 +158,67 @@ def download_file(url: str,                      # where to get it (http, https 
                 except (http.client.IncompleteRead, ConnectionError, TimeoutError) as e:
                     raise RuntimeError(f"downloading {url} broke off after {f.tell():,} bytes ({type(e).__name__}); "
                                        f"run again to resume from {part}") from None
-    size = part.stat().st_size
+                f.flush(); os.fsync(f.fileno())
+    return _finish(url, part, dest, total, sha256)
+
+def _finish(url: str, part: Path, dest: Path, total: int | None, sha256: str | None) -> Path:
+    "Check the complete `.part` (size, SHA-256), record both beside `dest`, and rename it to `dest`."
+    size, rec = part.stat().st_size, _read_record(part)
     if total is not None and size < total:
         raise RuntimeError(f"downloading {url} stopped at {size:,} of {total:,} bytes; run again to resume from {part}")
     if total is not None and size > total:
         part.unlink()
         raise RuntimeError(f"{url} gave {size:,} bytes, expected {total:,}: the partial file was deleted, run again")
-    if sha256 is not None and (got := _sha256(part)) != sha256:
-        part.unlink()
+    if (got := _sha256(part)) != (sha256 or got):
+        part.unlink(); _record_path(part).unlink(missing_ok=True)
         raise RuntimeError(f"{url}: SHA-256 {got} does not match the expected {sha256}; the file was deleted")
-    os.replace(part, dest)
+    _write_record(dest, url=url, size=size, sha256=got, etag=rec.get("etag"), last_modified=rec.get("last_modified"))
+    os.replace(part, dest); _fsync_dir(dest.parent)
+    _record_path(part).unlink(missing_ok=True)
     return dest
 
 # %% ../nbs/04_data.ipynb #983b0764
 def _gunzip(src: Path, dest: Path) -> Path:
-    with gzip.open(src, "rb") as fin, atomic_write(dest, "wb") as fout: shutil.copyfileobj(fin, fout, 1 << 20)
+    "Unpack `src` to `dest` (atomically), recording the text's size and SHA-256 before it appears."
+    h, n = hashlib.sha256(), 0
+    try:
+        with gzip.open(src, "rb") as fin, atomic_write(dest, "wb") as fout:
+            for block in iter(lambda: fin.read(1 << 20), b""): fout.write(block); h.update(block); n += len(block)
+            _write_record(dest, size=n, sha256=h.hexdigest())
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        src.unlink(); _record_path(src).unlink(missing_ok=True)
+        raise ValueError(f"{src} is not a complete gzip file ({e}); it was deleted, run again to download it") from None
     return dest
 
 def download(name: str,                          # a key of `DATASETS`, or "all"
              data_dir: str | os.PathLike | None = None,  # default: `cs336_lm.core.data_dir()`
              progress: bool = True,              # show progress bars
+             verify: bool = False,               # check the SHA-256 of files already there (their size is always checked)
              ) -> list[Path]:
-    "Download (or find already downloaded) every file of dataset `name`; returns their paths."
-    if name == "all": return [p for n in DATASETS for p in download(n, data_dir, progress)]
+    "Download (or find already downloaded, and check) every file of dataset `name`; returns their paths."
+    if name == "all": return [p for n in DATASETS for p in download(n, data_dir, progress, verify)]
     if name not in DATASETS: raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or all")
     root = Path(data_dir) if data_dir else core.data_dir()
     out = []
     for url, rel, size, sha in DATASETS[name]:
         dest = root/rel
-        if dest.suffix == ".gz":
+        if dest.suffix == ".gz":   # unpack, then drop the archive; an interrupted unpack leaves no half text file
             txt = dest.with_suffix("")
-            if not txt.exists():   # unpack, then drop the archive; an interrupted unpack leaves no half text file
-                _gunzip(download_file(url, dest, size, sha, progress), txt); dest.unlink()
+            if txt.exists() and (problem := _problem(txt, None, None, verify)): warnings.warn(f"{problem}: downloading it again")
+            if not txt.exists() or problem:
+                _gunzip(download_file(url, dest, size, sha, progress), txt); dest.unlink(); _record_path(dest).unlink()
             out.append(txt)
-        else: out.append(download_file(url, dest, size, sha, progress))
+        else: out.append(download_file(url, dest, size, sha, progress, verify=verify))
     return out
 
 def download_cli(name: str,            # tinystories | owt | fixtures | all
                  data_dir: str = None, # target directory (default: $CS336_DATA_DIR or data/)
+                 verify: bool = False, # also check the SHA-256 of files already there (their size is always checked)
                  ):
-    "Download a dataset into the data directory (resumable; complete files are skipped)."
-    for p in download(name, data_dir): print(p)
+    "Download a dataset into the data directory (resumable; complete files are checked and skipped)."
+    with warnings.catch_warnings():   # a file found damaged and fetched again: one line on stderr, not Python's two
+        warnings.showwarning = lambda message, *_, **__: print(f"cs336-lm download: warning: {message}", file=sys.stderr)
+        for p in download(name, data_dir, verify=verify): print(p)
 
 # %% ../nbs/04_data.ipynb #5f5d6c0c
 def dataset_files(name: str,                          # dataset: tinystories, owt, …
@@ -183,10 +243,11 @@ def dataset_files(name: str,                          # dataset: tinystories, ow
 # %% ../nbs/04_data.ipynb #fb2ba32d
 _worker_tokenizer = None
 
-def _init_worker(tokenizer):
-    "Keep the tokenizer in this worker process, so it is unpickled once rather than once per chunk."
+def _init_worker(tokenizer, parent_pid: int):
+    "Keep the tokenizer in this worker process (unpickled once, not once per chunk); end the worker with its parent."
     global _worker_tokenizer
     _worker_tokenizer = tokenizer
+    exit_with_parent(parent_pid)
 
 def _encode_chunk(args) -> int:
     "Encode bytes `[start, end)` of a text file into raw ids of `dtype` in `dest`; returns how many."
@@ -219,16 +280,17 @@ def encode_file(input_path: str | os.PathLike,   # UTF-8 text
         raise ValueError(f"the largest token id, {top:,}, does not fit {dtype} (at most {np.iinfo(dtype).max:,}): "
                          f"pass dtype=np.uint32")
     path, out = Path(input_path), Path(out_path)
+    if path.is_dir(): raise IsADirectoryError(f"text file {str(path)!r} is a directory")
     if not path.is_file(): raise FileNotFoundError(f"text file {str(path)!r} does not exist")
+    if out.is_dir(): raise IsADirectoryError(f"output {str(out)!r} is a directory: give a file name, such as {str(out/'tokens.npy')!r}")
     size = path.stat().st_size
     if num_processes is None: num_processes = 1 if size < 8_000_000 else (os.cpu_count() or 1)
     if split_special_token in getattr(tokenizer, "special_tokens", [split_special_token]):
         with open(path, "rb") as f:
             bounds = find_chunk_boundaries(f, max(num_processes, math.ceil(size / max_chunk_bytes)), split_special_token.encode())
     else: bounds = [0, size]   # not a special token of this tokenizer: a cut there could split a pre-token
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
-        parts = [Path(tmp)/f"{k:05d}.bin" for k in range(len(bounds) - 1)]
+    with temp_dir_beside(out) as tmp, reporting_full_disk(out):   # also removes what a killed run left
+        parts = [tmp/f"{k:05d}.bin" for k in range(len(bounds) - 1)]
         parallel = num_processes > 1 and len(parts) > 1
         jobs = [(str(path), a, b, str(p), dtype, None if parallel else tokenizer) for a, b, p in zip(bounds, bounds[1:], parts)]
         from tqdm.auto import tqdm
@@ -237,17 +299,15 @@ def encode_file(input_path: str | os.PathLike,   # UTF-8 text
         else:   # "spawn" starts clean workers on every OS (forking a process with threads can deadlock)
             mod = importlib.import_module("cs336_lm.data")   # workers find the functions by module and name
             with ProcessPoolExecutor(min(num_processes, len(jobs)), mp_context=mp.get_context("spawn"),
-                                     initializer=mod._init_worker, initargs=(tokenizer,)) as ex:
+                                     initializer=mod._init_worker, initargs=(tokenizer, os.getpid())) as ex:
                 counts = list(tqdm(ex.map(mod._encode_chunk, jobs), "encoding", total=len(jobs), unit="chunk", disable=not progress))
-        tmp_npy = Path(tmp)/"all.npy"
-        arr = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=dtype, shape=(sum(counts),))
-        pos = 0
-        for p, n in zip(parts, counts):
-            arr[pos:pos + n] = np.fromfile(p, dtype=dtype); pos += n
-            p.unlink()
-        arr.flush(); del arr
-        os.replace(tmp_npy, out)
-    return pos
+        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (sum(counts),)}
+        with atomic_write(out) as f:                        # the .npy header, then the pieces in order
+            np.lib.format.write_array_header_1_0(f, header)
+            for p in parts:
+                with open(p, "rb") as piece: shutil.copyfileobj(piece, f, 1 << 22)
+                p.unlink()
+    return sum(counts)
 
 # %% ../nbs/04_data.ipynb #2d08edf9
 def encode_cli(input: str,                        # UTF-8 text file
@@ -268,13 +328,34 @@ def encode_cli(input: str,                        # UTF-8 text file
     print(f"{n:,} tokens ({size / max(n, 1):.2f} bytes/token, {np.dtype(dtype).name}) in {time.perf_counter() - t:.1f} s -> {out}")
 
 # %% ../nbs/04_data.ipynb #467ccb7c
+def _token_file(path: Path) -> np.ndarray:
+    "Memory-map the token file `path`; a damaged one is a one-line error naming it and what is wrong."
+    size = path.stat().st_size
+    if path.suffix != ".npy":
+        if size % 2: raise ValueError(f"{path}: {size:,} bytes is not a whole number of uint16 ids (odd length): "
+                                      "the file is truncated or not a token file")
+        return np.memmap(path, dtype=np.uint16, mode="r") if size >= 4 else np.fromfile(path, dtype=np.uint16)
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            shape, _, dtype = (np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0)(f)
+            offset = f.tell()
+    except (ValueError, EOFError) as e:
+        raise ValueError(f"{path} is not a valid .npy file ({str(e).splitlines()[0]}): re-encode it with `cs336-lm encode`") from None
+    if dtype.hasobject: raise ValueError(f"{path} holds Python objects, not token ids")
+    if (want := offset + math.prod(shape) * dtype.itemsize) != size:
+        raise ValueError(f"{path} is {'truncated' if size < want else 'longer than its header says'}: its header announces "
+                         f"{math.prod(shape):,} {dtype} values ({want:,} bytes), the file has {size:,} bytes")
+    return np.load(path, mmap_mode="r") if math.prod(shape) >= 2 else np.load(path)
+
 def load_tokens(path: str | os.PathLike,        # `.npy` file, or a raw `.bin` of uint16 ids
                 vocab_size: int | None = None,  # if given, check every id is below it
                 ) -> np.ndarray:
-    "Memory-map a 1-D token file, checking its dtype and (optionally) that every id is below `vocab_size`."
+    "Memory-map a 1-D token file, checking its size, its dtype and (optionally) that every id is below `vocab_size`."
     path = Path(path)
+    if path.is_dir(): raise IsADirectoryError(f"token file {str(path)!r} is a directory")
     if not path.is_file(): raise FileNotFoundError(f"token file {str(path)!r} does not exist")
-    arr = np.load(path, mmap_mode="r") if path.suffix == ".npy" else np.memmap(path, dtype=np.uint16, mode="r")
+    arr = _token_file(path)
     if arr.ndim != 1: raise ValueError(f"{path}: expected a 1-D array of token ids, got shape {arr.shape}")
     if arr.dtype not in (np.uint16, np.uint32):
         raise TypeError(f"{path}: token ids must be uint16 (or uint32), got {arr.dtype}; "
