@@ -1,6 +1,6 @@
 """Write README.md from nbs/index.ipynb (what `nbdev-readme` does, without needing Quarto).
 
-Links to chapters (`01_unicode.ipynb`) are pointed into `nbs/`.
+Links to chapters (`01_unicode.ipynb`, `01_unicode.ipynb#why-utf-8`) are pointed into `nbs/`.
 
 Markdown cells are copied, code cells become ```python blocks (their `#|` directives dropped, `#| hide` cells
 skipped) followed by their text output. CI checks that README.md is up to date with this script."""
@@ -14,7 +14,7 @@ parts = ["<!-- WARNING: generated from nbs/index.ipynb by scripts/make_readme.py
 for cell in nb["cells"]:
     src = "".join(cell["source"])
     if cell["cell_type"] == "markdown":
-        parts.append(re.sub(r"\]\((\w+\.ipynb)\)", r"](nbs/\1)", src.strip()))   # chapter links from the repo root
+        parts.append(re.sub(r"\]\((\w+\.ipynb(?:#[\w.-]+)?)\)", r"](nbs/\1)", src.strip()))   # chapter links from the repo root
     elif cell["cell_type"] == "code":
         lines = src.splitlines()
         if any(l.strip() in ("#| hide", "#|hide") for l in lines): continue
