@@ -22,7 +22,7 @@ _API = {
     "loss": ["cross_entropy", "perplexity"],
     "optim": ["AdamW", "SGDDecay"],
     "schedule": ["get_lr_cosine_schedule", "gradient_clipping"],
-    "checkpoint": ["save_checkpoint", "load_checkpoint", "read_checkpoint"],
+    "checkpoint": ["save_checkpoint", "load_checkpoint", "read_checkpoint", "save_weights", "read_weights"],
     "train": ["TrainConfig", "train", "evaluate", "read_metrics"],
     "generate": ["generate", "load_for_generation", "run_pipeline"],
     "experiments": ["run_experiment", "sweep", "load_runs", "plot_curves", "results_table", "full_val_loss", "prepare_tokens", "cpu_base", "full_base"],
