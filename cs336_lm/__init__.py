@@ -25,6 +25,7 @@ _API = {
     "checkpoint": ["save_checkpoint", "load_checkpoint", "read_checkpoint", "save_weights", "read_weights"],
     "train": ["TrainConfig", "train", "evaluate", "read_metrics"],
     "generate": ["generate", "load_for_generation", "run_pipeline"],
+    "export": ["export_hf", "llama_state_dict", "llama_config", "check_llama", "rope_permute"],
     "experiments": ["run_experiment", "sweep", "load_runs", "plot_curves", "results_table", "full_val_loss", "prepare_tokens", "cpu_base", "full_base"],
 }
 _WHERE = {name: module for module, names in _API.items() for name in names}

@@ -199,17 +199,17 @@ from .transformer import ModelConfig
 
 WEIGHTS_FORMAT = "cs336_lm.weights/1"
 
-def save_weights(model: nn.Module,          # the model (compile/DDP wrappers are fine)
+def save_weights(model: nn.Module | Mapping[str, Tensor],  # the model (compile/DDP wrappers are fine) or a state dict
                  path: str | os.PathLike,   # the `.safetensors` file to write (atomically)
                  config: ModelConfig | None = None,  # stored in the metadata; default: `model.config` if it has one
                  ) -> Path:
     "Write `model`'s weights to a safetensors file, its config in the metadata and tied weights stored once."
-    state, owner, tied = model_state(model), {}, {}
+    state, owner, tied = model_state(model) if isinstance(model, nn.Module) else dict(model), {}, {}
     for k, t in state.items():   # names of one tensor: same storage, offset, shape and strides
         first = owner.setdefault((t.untyped_storage().data_ptr(), t.storage_offset(), t.shape, t.stride()), k)
         if first != k: tied[k] = first
-    config = config if config is not None else getattr(unwrap_model(model), "config", None)
-    meta = {"format": WEIGHTS_FORMAT, "tied": json.dumps(tied)}
+    if config is None and isinstance(model, nn.Module): config = getattr(unwrap_model(model), "config", None)
+    meta = {"format": "pt", "cs336_lm": WEIGHTS_FORMAT, "tied": json.dumps(tied)}   # "format": what transformers checks
     if config is not None: meta["config"] = json.dumps(to_plain(config, "config"))
     tensors = {k: t.detach().cpu().contiguous() for k, t in state.items() if k not in tied}
     with atomic_write(path, "wb") as f: f.write(safetensors.torch.save(tensors, metadata=meta))
