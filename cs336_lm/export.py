@@ -90,7 +90,7 @@ def llama_config(model: TransformerLM,      # the model to describe
         num_attention_heads=c.num_heads, num_key_value_heads=c.num_heads, head_dim=c.d_k, hidden_act="silu",
         max_position_embeddings=c.context_length, rms_norm_eps=eps.pop(), rope_theta=c.rope_theta, attention_bias=False,
         mlp_bias=False, tie_word_embeddings=c.tie_embeddings, bos_token_id=None, eos_token_id=eos_id, pad_token_id=None,
-        architectures=["LlamaForCausalLM"]).to_dict()
+        architectures=["LlamaForCausalLM"]).to_diff_dict()
     dt = str(dtype).removeprefix("torch.")
     return cfg | {"rope_theta": c.rope_theta, "torch_dtype": dt, "dtype": dt}   # the keys of older and newer versions
 
@@ -102,7 +102,8 @@ def export_hf(model: TransformerLM,     # a trained model (pre-norm, RoPE, SwiGL
               overwrite: bool = False,   # replace an existing, non-empty `out_dir`
               ) -> Path:
     "Write a `transformers` Llama checkpoint of `model` and `tokenizer`: config, safetensors weights, tokenizer files."
-    transformers, c, out = _transformers(), model.config, Path(out_dir)
+    _transformers()   # fail early, before writing anything
+    c, out = model.config, Path(out_dir)
     check_llama(c)
     if max(tokenizer.vocab) >= c.vocab_size:
         raise ValueError(f"the tokenizer has ids up to {max(tokenizer.vocab)}, the model only {c.vocab_size}: is it the model's tokenizer?")
@@ -116,9 +117,10 @@ def export_hf(model: TransformerLM,     # a trained model (pre-norm, RoPE, SwiGL
         save_weights(state, tmp/"model.safetensors")
         eos = tokenizer.special_ids.get(EOT)
         with atomic_write(tmp/"config.json", "w") as f: json.dump(llama_config(model, eos, dtype), f, indent=2)
-        transformers.PreTrainedTokenizerFast(tokenizer_file=str(tokenizer.to_hf(tmp/"tokenizer.json")),
-                                             eos_token=EOT if eos is not None else None,
-                                             model_max_length=c.context_length).save_pretrained(tmp)
+        tokenizer.to_hf(tmp/"tokenizer.json")
+        tok_config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": c.context_length,
+                      "clean_up_tokenization_spaces": False} | ({"eos_token": EOT} if eos is not None else {})
+        with atomic_write(tmp/"tokenizer_config.json", "w") as f: json.dump(tok_config, f, indent=2)
         if out.is_dir(): shutil.rmtree(out)
         elif out.exists(): out.unlink()
         tmp.rename(out)
