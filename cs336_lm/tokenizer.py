@@ -276,10 +276,12 @@ def _hf_check(ok: bool, path, what: str):
 
 @patch(cls_method=True)
 def from_hf(cls: Tokenizer,
-            path,  # a Hugging Face `tokenizer.json` of a byte-level BPE tokenizer
+            path,  # a Hugging Face `tokenizer.json` of a byte-level BPE tokenizer, or a directory holding one
            ) -> Tokenizer:
     "A `Tokenizer` giving the same ids as the byte-level BPE `tokenizer.json` at `path`; other kinds raise `ValueError`."
-    try: doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    path = Path(path)/"tokenizer.json" if Path(path).is_dir() else Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no tokenizer.json at {path}")
+    try: doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e: raise ValueError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
     model, pre = doc.get("model") or {}, doc.get("pre_tokenizer") or {}
     _hf_check(model.get("type") == "BPE", path, f"the model is {model.get('type')!r}, not 'BPE'")
