@@ -22,11 +22,12 @@ _API = {
     "loss": ["cross_entropy", "perplexity"],
     "optim": ["AdamW", "SGDDecay"],
     "schedule": ["get_lr_cosine_schedule", "gradient_clipping"],
-    "checkpoint": ["save_checkpoint", "load_checkpoint", "read_checkpoint", "load_latest_checkpoint"],
+    "checkpoint": ["save_checkpoint", "load_checkpoint", "read_checkpoint", "load_latest_checkpoint", "save_weights", "read_weights"],
     "train": ["TrainConfig", "train", "evaluate", "read_metrics"],
     "generate": ["generate", "load_for_generation", "run_pipeline"],
     "experiments": ["run_experiment", "sweep", "load_runs", "plot_curves", "results_table", "full_val_loss", "prepare_tokens", "cpu_base", "full_base",
                     "cluster_executor", "RunJob"],
+    "export": ["export_hf", "llama_state_dict", "llama_config", "check_llama", "rope_permute"],
 }
 _WHERE = {name: module for module, names in _API.items() for name in names}
 __all__ = sorted(_WHERE)

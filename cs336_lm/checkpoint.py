@@ -27,9 +27,9 @@ from torch import Tensor, nn
 from .core import atomic_write
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'to_plain', 'unwrap_model', 'clean_key', 'model_state', 'previous_path', 'save_checkpoint',
-           'CorruptCheckpointError', 'read_checkpoint', 'load_checkpoint', 'load_latest_checkpoint', 'rng_states',
-           'set_rng_states']
+__all__ = ['CHECKPOINT_FORMAT', 'WEIGHTS_FORMAT', 'to_plain', 'unwrap_model', 'clean_key', 'model_state', 'previous_path',
+           'save_checkpoint', 'CorruptCheckpointError', 'read_checkpoint', 'load_checkpoint', 'load_latest_checkpoint',
+           'rng_states', 'set_rng_states', 'save_weights', 'read_weights']
 
 # %% ../nbs/12_checkpoint.ipynb #edd6c439
 CHECKPOINT_FORMAT = "cs336_lm.checkpoint/1"
@@ -254,3 +254,44 @@ def set_rng_states(states: Mapping):  # the output of `rng_states`, e.g. from `r
         torch.cuda.set_rng_state_all(states["cuda"])
     if "mps" in states and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         torch.mps.set_rng_state(states["mps"])
+
+# %% ../nbs/12_checkpoint.ipynb #80a7629a
+import json
+
+import safetensors.torch
+
+from .transformer import ModelConfig
+
+WEIGHTS_FORMAT = "cs336_lm.weights/1"
+
+def save_weights(model: nn.Module | Mapping[str, Tensor],  # the model (compile/DDP wrappers are fine) or a state dict
+                 path: str | os.PathLike,   # the `.safetensors` file to write (atomically)
+                 config: ModelConfig | None = None,  # stored in the metadata; default: `model.config` if it has one
+                 ) -> Path:
+    "Write `model`'s weights to a safetensors file, its config in the metadata and tied weights stored once."
+    state, owner, tied = model_state(model) if isinstance(model, nn.Module) else dict(model), {}, {}
+    for k, t in state.items():   # names of one tensor: same storage, offset, shape and strides
+        first = owner.setdefault((t.untyped_storage().data_ptr(), t.storage_offset(), t.shape, t.stride()), k)
+        if first != k: tied[k] = first
+    if config is None and isinstance(model, nn.Module): config = getattr(unwrap_model(model), "config", None)
+    meta = {"format": "pt", "cs336_lm": WEIGHTS_FORMAT, "tied": json.dumps(tied)}   # "format": what transformers checks
+    if config is not None: meta["config"] = json.dumps(to_plain(config, "config"))
+    tensors = {k: t.detach().cpu().contiguous() for k, t in state.items() if k not in tied}
+    with atomic_write(path, "wb") as f: f.write(safetensors.torch.save(tensors, metadata=meta))
+    return Path(path)
+
+# %% ../nbs/12_checkpoint.ipynb #13ebbe8b
+def read_weights(path: str | os.PathLike,  # a file written by `save_weights` (or any safetensors file)
+                 device: str | torch.device = "cpu",  # where to load the tensors
+                 ) -> tuple[dict[str, Tensor], Any]:
+    "The state dict in a safetensors file (tied names restored) and the `ModelConfig` in its metadata (None if absent)."
+    if not Path(path).is_file(): raise FileNotFoundError(f"no weights file at {os.fspath(path)}")
+    try:
+        with safetensors.safe_open(os.fspath(path), framework="pt", device=str(device)) as f:
+            meta = f.metadata() or {}
+            state = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:   # safetensors' own error type differs between versions
+        raise ValueError(f"{os.fspath(path)} is not a readable safetensors file ({str(e).splitlines()[0]})") from None
+    for alias, first in json.loads(meta.get("tied", "{}")).items(): state[alias] = state[first]
+    config = ModelConfig.from_dict(json.loads(meta["config"])) if "config" in meta else None
+    return state, config

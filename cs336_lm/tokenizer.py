@@ -239,6 +239,75 @@ def encode_iterable(self: Tokenizer,
         buf, want = buf[cut:], chunk_chars
     if buf: yield from self.encode(buf)
 
+# %% ../nbs/03_tokenizer.ipynb #d1a2cb63
+import json
+from pathlib import Path
+
+from .bpe import bytes_to_unicode
+from .core import atomic_write
+
+def _byte_level(**kw) -> dict:
+    "Hugging Face's ByteLevel component: GPT-2's byte map and regex, no space added in front of the text."
+    return {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True, **kw}
+
+@patch
+def to_hf(self: Tokenizer,
+          path,  # where to write the `tokenizer.json` (atomically)
+         ) -> Path:
+    "Write a Hugging Face `tokenizer.json` that encodes every text to the same ids as `self`."
+    b2u = bytes_to_unicode()
+    spell = lambda t: "".join(b2u[b] for b in t)
+    vocab = {spell(t): i for i, t in sorted(self.vocab.items())}
+    vocab.update(self.special_ids)                # how Hugging Face finds a special token's id: by its text
+    added = [{"id": i, "content": s, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+              "special": True} for s, i in sorted(self.special_ids.items(), key=lambda kv: kv[1])]
+    model = {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+             "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "vocab": vocab,
+             "merges": [f"{spell(a)} {spell(b)}" for a, b in self.merges]}   # byte-level spellings hold no space
+    doc = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+           "pre_tokenizer": _byte_level(), "post_processor": _byte_level(trim_offsets=False),
+           "decoder": _byte_level(), "model": model}
+    with atomic_write(path, "w", encoding="utf-8") as f: json.dump(doc, f, ensure_ascii=False)
+    return Path(path)
+
+# %% ../nbs/03_tokenizer.ipynb #9bdfed0a
+def _hf_check(ok: bool, path, what: str):
+    if not ok: raise ValueError(f"{path}: {what}; only GPT-2-style byte-level BPE tokenizers can be imported exactly")
+
+@patch(cls_method=True)
+def from_hf(cls: Tokenizer,
+            path,  # a Hugging Face `tokenizer.json` of a byte-level BPE tokenizer, or a directory holding one
+           ) -> Tokenizer:
+    "A `Tokenizer` giving the same ids as the byte-level BPE `tokenizer.json` at `path`; other kinds raise `ValueError`."
+    path = Path(path)/"tokenizer.json" if Path(path).is_dir() else Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no tokenizer.json at {path}")
+    try: doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e: raise ValueError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
+    model, pre = doc.get("model") or {}, doc.get("pre_tokenizer") or {}
+    _hf_check(model.get("type") == "BPE", path, f"the model is {model.get('type')!r}, not 'BPE'")
+    _hf_check(not model.get("byte_fallback") and not model.get("continuing_subword_prefix") and not model.get("end_of_word_suffix")
+              and not model.get("dropout") and not model.get("ignore_merges"), path,
+              "its BPE uses byte fallback, dropout, ignore_merges or a subword prefix/suffix")
+    _hf_check(doc.get("normalizer") is None, path, f"it has a normalizer ({(doc.get('normalizer') or {}).get('type')})")
+    _hf_check(pre.get("type") == "ByteLevel" and pre.get("use_regex", True) and not pre.get("add_prefix_space"), path,
+              f"its pre-tokenizer is {pre.get('type')!r}" + (" with other options" if pre.get("type") == "ByteLevel" else "")
+              + ", not GPT-2's ByteLevel (GPT-2's regex, no prefix space)")
+    added = doc.get("added_tokens") or []
+    for a in added:
+        _hf_check(not (a.get("lstrip") or a.get("rstrip") or a.get("single_word")), path,
+                  f"added token {a['content']!r} strips spaces or matches whole words only")
+    u2b = {c: b for b, c in bytes_to_unicode().items()}
+    def unspell(s: str) -> bytes:
+        try: return bytes(u2b[c] for c in s)
+        except KeyError as e: _hf_check(False, path, f"token {s!r} has {e.args[0]!r}, which is not in GPT-2's byte alphabet")
+    vocab = {model["vocab"].get(a["content"], a["id"]): a["content"].encode() for a in added}  # Hugging Face's ids
+    vocab |= {i: unspell(s) for s, i in model["vocab"].items() if i not in vocab}   # skips specials' own-text entries
+    owner = {}
+    for i, t in vocab.items():
+        _hf_check(owner.setdefault(t, i) == i, path, f"ids {owner[t]} and {i} both stand for {t!r}")
+    merges = [m.split(" ") if isinstance(m, str) else m for m in model.get("merges", [])]
+    return cls(vocab, [(unspell(a), unspell(b)) for a, b in merges], [a["content"] for a in added])
+
 # %% ../nbs/03_tokenizer.ipynb #38e508c0
 def iter_documents(path,  # a text file
                    sep: str = "<|endoftext|>",  # what separates two documents ("\n" for one per line)

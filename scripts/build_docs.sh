@@ -10,14 +10,17 @@
 #    tree as it found it.
 # 2. `smalldocs render` (PyPI, pure Python) builds a Quarto-style website from the same `_quarto.yml` (+ `nbdev.yml`,
 #    `sidebar.yml`, `styles.css`): navbar, sidebar, table of contents, search (search.json + Fuse.js), the API docs.
-# 3. `smalldocs check` rebuilds into a scratch folder and lists what it ignores and every broken link. Broken links
+# 3. `python scripts/katex.py` ships KaTeX with the site (from the npm package `katex`, fetched once into the ignored
+#    `.cache/` and checked against a pinned checksum) and points the pages at it, so maths renders offline.
+# 4. `smalldocs check` rebuilds into a scratch folder and lists what it ignores and every broken link. Broken links
 #    fail the build (exit 3); the keys smalldocs ignores (listed below) are printed as notes.
 #
 # With Quarto installed (`pip install quarto-cli` or quarto.org's installer), `nbdev-docs` builds the same project
 # into `_docs/` (that is what .github/workflows/deploy.yaml publishes) and `nbdev-preview` serves it with live reload.
 # Known differences from Quarto: smalldocs does not read `output-file`, so `nbs/05_layers.ipynb` becomes
 # `05_layers.html` here but `layers.html` on the Quarto site (links between notebooks written as `05_layers.ipynb`
-# work on both); it builds no Markdown (`commonmark`) copy of the pages; KaTeX for maths comes from a CDN in both.
+# work on both); it builds no Markdown (`commonmark`) copy of the pages. KaTeX lives in `katex/` in both: Quarto
+# points there through `html-math-method` (nbs/_quarto.yml) and the deploy workflow runs scripts/katex.py after it.
 set -euo pipefail
 out="${1:-_site}"
 case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
@@ -56,14 +59,16 @@ fi
 rm -rf "$out"
 mkdir -p "$(dirname "$out")"
 mv "$root/_proc/_docs" "$out"
+python scripts/katex.py "$out" >/dev/null
 
 set +e
 report=$(smalldocs check _proc 2>&1)
 set -e
 # What smalldocs does not do as Quarto does, and that is expected for an nbdev project (nothing to fix):
 #   format-links / format commonmark / keep-md: Quarto's "Markdown" copy of each page, which smalldocs does not make;
-#   output-file: nbdev names each page without its number prefix; smalldocs keeps the notebook's name.
-expected='unknown key format-links|format commonmark is not built|format\.html\.keep-md is ignored|output-file is not read'
+#   output-file: nbdev names each page without its number prefix; smalldocs keeps the notebook's name;
+#   html-math-method: Quarto's pointer to the local KaTeX; for smalldocs, scripts/katex.py points the pages there.
+expected='unknown key format-links|format commonmark is not built|format\.html\.keep-md is ignored|output-file is not read|html-math-method is ignored'
 notes=$(python -c '
 import re, sys
 expected = re.compile(sys.argv[1])

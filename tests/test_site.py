@@ -1,11 +1,14 @@
-"""The docs site, built offline and checked in a real browser.
+r"""The docs site, built offline and checked in a real browser.
 
 A session fixture builds the site with `scripts/build_docs.sh` (nbdev's notebook processing, then smalldocs), serves
 it on 127.0.0.1 with `http.server`, and drives Debian's Chromium through Playwright (no browser download). Every
 page comes from a notebook in `nbs/`, so a new chapter is covered as soon as it exists. Per page: it loads, has its
 title, shows the API docs of every exported name, has no traceback or error in its outputs, no JavaScript error,
-every image loads and every same-site link and anchor resolves. For the site: the sidebar and navbar navigate, and
-search finds an exported function and leads to it.
+every image loads and every same-site link and anchor resolves, nothing is fetched from another site (requests that
+leave 127.0.0.1 are blocked; only the theme's web font may ask, and falls back to the system's font),
+and its maths is typeset by the KaTeX shipped with the site: no raw `\(`…`\)`, `\[`…`\]` or `$$` left in the prose,
+no KaTeX error. For the site: the sidebar and navbar navigate, search finds an exported function and leads to it, and a
+screenshot of an equation-heavy chapter shows typeset maths in KaTeX's own fonts.
 
 Needs `chromium` (Debian: `apt-get install -y chromium`) and `playwright` (pip); it fails, never skips, without them.
 """
@@ -34,6 +37,9 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 15_000  # for any one browser action; local pages load in well under a second
+# Requests to other sites that a page may make, blocked like all others: the Bootswatch theme's @import of its web
+# font (the text falls back to the system's sans-serif font; nothing else depends on it).
+ALLOWED_EXTERNAL = re.compile(r"https://fonts\.googleapis\.com/")
 
 
 # ------------------------------------------------------------------ what the notebooks say the pages hold
@@ -168,17 +174,23 @@ def browser():
 
 @pytest.fixture(scope="session")
 def context(browser, base_url):
-    "One browser context (desktop-sized window) for the session; requests that leave the local server are refused."
+    "One browser context (desktop-sized window) for the session; requests that leave the local server are refused and listed in `ctx.external`."
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     ctx.set_default_timeout(TIMEOUT_MS)
-    ctx.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base_url) else route.abort())
+    ctx.external = []
+    def route(r):
+        if r.request.url.startswith(base_url) or r.request.url.startswith("data:"): return r.continue_()
+        if not ALLOWED_EXTERNAL.match(r.request.url): ctx.external.append(r.request.url)
+        r.abort()
+    ctx.route("**/*", route)
     yield ctx
     ctx.close()
 
 
 @pytest.fixture
 def page(context):
-    "A fresh tab that records the page's uncaught JavaScript errors in `page.js_errors`."
+    "A fresh tab that records the page's uncaught JavaScript errors in `page.js_errors`, and `context.external` emptied."
+    context.external.clear()
     p = context.new_page()
     p.js_errors = []
     p.on("pageerror", lambda e: p.js_errors.append(str(e)))
@@ -206,6 +218,9 @@ def test_every_notebook_has_a_page(site, base_url):
 
 # ------------------------------------------------------------------ each page
 
+# TeX that KaTeX's auto-render should have replaced: \( \) \[ \] or $$ anywhere in the prose.
+RAW_MATHS = re.compile(r"\\[()\[\]].{0,40}|\$\$.{0,40}", re.S)
+
 # Outputs that mean a cell failed when the notebook was run: a traceback, an error output, or an error line on stderr.
 TRACEBACK = "Traceback (most recent call last)"
 ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception)\b:", re.M)
@@ -224,17 +239,22 @@ PAGE_JS = """() => {
     return {text: text(h), id: h.id, sig: [...box.querySelectorAll('pre code')].map(text).join('\\n')};
   });
   const imgs = [...document.querySelectorAll('img')].map((i) => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0}));
+  const prose = document.querySelector('main').cloneNode(true);   // the text outside code, where maths is written
+  prose.querySelectorAll('pre, code, .katex, script, style').forEach((e) => e.remove());
   return {
     title: text(document.querySelector('main h1.title') || document.querySelector('main h1')),
     description: text(document.querySelector('main header .description')),
     main: text(document.querySelector('main')),
     cells, headings, imgs,
+    prose: prose.textContent,
+    katex: document.querySelectorAll('main .katex').length,
+    katexErrors: [...document.querySelectorAll('main .katex-error')].map((e) => e.getAttribute('title') || e.textContent),
   };
 }"""
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=PAGE_IDS)
-def test_page(nb, page, base_url):
+def test_page(nb, page, base_url, context):
     "The page loads, has the notebook's title, the API docs of each exported name, and no error in its outputs."
     name = page_of(nb)
     open_page(page, base_url, name)
@@ -267,6 +287,11 @@ def test_page(nb, page, base_url):
         intentional = re.search(r"\bexcept\b|test_fail|raises", c["code"])  # a cell that shows an error on purpose
         for o in c["outputs"]:
             if not intentional and ERROR_LINE.search(o): problems.append(f"{where} shows an error: {ERROR_LINE.search(o).group(0)}… {o[-200:]}")
+
+    raw = RAW_MATHS.findall(info["prose"])
+    if raw: problems.append(f"maths left as raw TeX (KaTeX did not typeset it): {raw[:5]}")
+    if info["katexErrors"]: problems.append(f"KaTeX could not typeset: {info['katexErrors'][:5]}")
+    if context.external: problems.append(f"requests to other sites (blocked: the site must work offline): {sorted(set(context.external))[:5]}")
 
     bad_imgs = [i["src"][:80] for i in info["imgs"] if not i["ok"]]
     if bad_imgs: problems.append(f"images that do not load: {bad_imgs}")
@@ -378,3 +403,34 @@ def test_sidebar_lists_every_page(page, base_url):
     listed = {h.split("#")[0].removeprefix("./") for h in hrefs}
     missing = [page_of(nb) for nb in NOTEBOOKS if page_of(nb) not in listed]
     assert not missing, f"pages not in the sidebar (add their notebooks to nbs/sidebar.yml): {missing}"
+
+
+MATHS_PAGE = "10_optim.html"  # AdamW's update rules: the chapter with the most equations
+
+
+def test_maths_renders_offline(page, base_url, context, tmp_path_factory):
+    "The optimizer chapter's equations are typeset by the KaTeX in the site (no network), in KaTeX's fonts; screenshot."
+    open_page(page, base_url, MATHS_PAGE)
+    info = page.evaluate("""async () => {
+      await document.fonts.ready;
+      return {
+        inline: document.querySelectorAll('main .katex').length,
+        display: document.querySelectorAll('main .katex-display').length,
+        fonts: [...document.fonts].filter((f) => f.family.includes('KaTeX') && f.status === 'loaded').map((f) => f.family),
+        css: [...document.styleSheets].map((s) => s.href || '').filter((h) => h.includes('katex')),
+      };
+    }""")
+    assert info["inline"] >= 20 and info["display"] >= 2, f"{MATHS_PAGE}: too little typeset maths: {info}"
+    assert info["css"] and all(h.startswith(base_url) for h in info["css"]), f"{MATHS_PAGE}: KaTeX's stylesheet is not the site's own: {info['css']}"
+    assert info["fonts"], f"{MATHS_PAGE}: no KaTeX font loaded (the fonts must come with the site)"
+    assert not context.external, f"{MATHS_PAGE}: requests to other sites: {context.external[:5]}"
+    eq = page.locator("main .katex-display").first
+    eq.scroll_into_view_if_needed()
+    shot = tmp_path_factory.mktemp("screenshots")/"maths.png"
+    eq.screenshot(path=str(shot))
+    page.screenshot(path=str(shot.with_name("page.png")))
+    import matplotlib.image
+    img = matplotlib.image.imread(str(shot))
+    box = eq.bounding_box()
+    assert box["height"] >= 15 and box["width"] >= 50, f"{MATHS_PAGE}: the first displayed equation is {box}: not typeset"
+    assert img.std() > 0.05, f"{MATHS_PAGE}: the screenshot of the first displayed equation ({shot}) is blank"
