@@ -50,22 +50,24 @@ COMMANDS = {  # subcommand -> () -> (function, the config dataclass its settings
     "main":       _main,
 }
 
-# %% ../nbs/90_cli.ipynb #78b2973a
+# %% ../nbs/90_cli.ipynb #77d539b4
 def _arg_type(anno):
     "The type that parses one value of a parameter annotated `anno` (`int | None` -> int)."
     if typing.get_origin(anno) in (typing.Union, types.UnionType):
         anno = next(a for a in typing.get_args(anno) if a is not type(None))
     return anno if anno in (int, float, str) else str
 
-def _option(p: argparse.ArgumentParser, flag: str, dest: str, anno, default, help: str, required: bool = False):
-    "Add `--flag` for a parameter of type `anno`: bools as --x/--no-x (store_true when off by default), lists with nargs."
+def _option(p: argparse.ArgumentParser, flag: str, dest: str, anno, default, help: str, required: bool = False,
+            omit_default: bool = False):
+    "Add `--flag` for a parameter of type `anno` (bools as --x/--no-x, or store_true when off by default; lists with nargs)."
     kw = dict(dest=dest, help=help if required or default in (None, False) else f"{help} (default: {default})")
     if anno is bool: kw.update(action="store_true" if default is False else argparse.BooleanOptionalAction)
     elif typing.get_origin(anno) in (list, tuple):
         args = typing.get_args(anno)
         kw.update(nargs="+" if typing.get_origin(anno) is list else len(args), type=_arg_type(args[0]))
     else: kw.update(type=_arg_type(anno), metavar=_arg_type(anno).__name__.upper())
-    if not required and not (anno is bool and default is False): kw["default"] = default
+    if omit_default: kw["default"] = argparse.SUPPRESS                # not given: not in the result
+    elif not required and not (anno is bool and default is False): kw["default"] = default
     p.add_argument(flag, required=required, **kw)
 
 def command_parser(func, prog: str) -> argparse.ArgumentParser:
@@ -78,7 +80,7 @@ def command_parser(func, prog: str) -> argparse.ArgumentParser:
         _option(p, "--" + name.replace("_", "-"), name, v.anno, None if required else v.default, help, required)
     return p
 
-# %% ../nbs/90_cli.ipynb #9c72b862
+# %% ../nbs/90_cli.ipynb #35689b0b
 def add_config_options(p: argparse.ArgumentParser, cls, prefix: str = "", flags: set | None = None):
     "Add an option for every field of dataclass `cls` (nested dataclasses flattened), its destination the dotted name."
     hints, docs, flags = typing.get_type_hints(cls), docments(cls), set() if flags is None else flags
@@ -89,8 +91,7 @@ def add_config_options(p: argparse.ArgumentParser, cls, prefix: str = "", flags:
         if flag in flags: raise ValueError(f"{cls.__name__}.{f.name}: option {flag} is already taken")
         flags.add(flag)
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        _option(p, flag, prefix + f.name, anno, default, docs.get(f.name) or "")
-        p.set_defaults(**{prefix + f.name: argparse.SUPPRESS})   # not given: not in the result
+        _option(p, flag, prefix + f.name, anno, default, docs.get(f.name) or "", omit_default=True)
     return p
 
 def config_parser(func, config_class, prog: str) -> argparse.ArgumentParser:

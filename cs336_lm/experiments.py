@@ -172,7 +172,7 @@ def results_table(runs: dict[str, dict]) -> str:
                     + f"{last.get('step', '—')} | {last.get('tokens', 0):,} | {last.get('elapsed_s', 0):.0f} |")
     return "\n".join(rows)
 
-# %% ../nbs/15_experiments.ipynb #762a2e71
+# %% ../nbs/15_experiments.ipynb #c17605bb
 def prepare_tokens(train_txt: str | Path,  # training text (the tokenizer is trained on it)
                    valid_txt: str | Path,  # validation text
                    work: str | Path,       # output folder: tokenizer/, train.npy, valid.npy
@@ -195,8 +195,8 @@ def cpu_base(work: str | Path = "experiments/data",  # where `prepare_tokens` pu
     "The experiment chapters' CPU-scale baseline on the TinyStories sample (tokens prepared on first use)."
     train_data, valid_data = prepare_tokens(fixture("tinystories/TinyStories-train-sample.txt"),
                                             fixture("tinystories/TinyStories-valid-sample.txt"), work)
-    return apply_overrides(TrainConfig.from_dict(SMALL_RUN), **CPU_SCALE, train_data=train_data, valid_data=valid_data,
-                           tokenizer_dir=str(Path(work)/TOKENIZER_DIR), **overrides)
+    return apply_overrides(TrainConfig.from_dict(SMALL_RUN), **{**CPU_SCALE, "train_data": train_data, "valid_data": valid_data,
+                                                                "tokenizer_dir": str(Path(work)/TOKENIZER_DIR), **overrides})
 
 def full_base(dataset: str = "tinystories",         # tinystories | owt (downloaded on first use)
               vocab_size: int = 10_000,             # BPE vocabulary (the handout: 10K for TinyStories, 32K for OWT)
@@ -206,9 +206,9 @@ def full_base(dataset: str = "tinystories",         # tinystories | owt (downloa
     "The handout's full-scale run (`FULL_RUN`) on a CUDA GPU with bfloat16 and `torch.compile`, data prepared on first use."
     work = Path(work or f"experiments/gpu-{dataset}")
     train_data, valid_data = prepare_tokens(*dataset_files(dataset, download=True), work, vocab_size)
-    return apply_overrides(TrainConfig.from_dict(FULL_RUN), train_data=train_data, valid_data=valid_data, device="cuda",
-                           dtype="bf16", compile=True, progress=False, tokenizer_dir=str(work/TOKENIZER_DIR),
-                           model__vocab_size=vocab_size, **overrides)
+    return apply_overrides(TrainConfig.from_dict(FULL_RUN), **{"train_data": train_data, "valid_data": valid_data, "device": "cuda",
+                           "dtype": "bf16", "compile": True, "progress": False, "tokenizer_dir": str(work/TOKENIZER_DIR),
+                           "model.vocab_size": vocab_size, **overrides})
 
 SMOKE = dict(max_iters=30, warmup_iters=3, eval_interval=10, eval_batches=2, log_interval=10, ckpt_interval=30, batch_size=4,
              model__context_length=64, model__d_model=64, model__num_layers=2, model__d_ff=192)  # CI-sized overrides of `cpu_base`
