@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 import importlib as _importlib
 
 _API = {
-    "core": ["data_dir", "fixture", "atomic_write", "ensure_writable_dir", "get_device", "dataclass_from_dict"],
+    "core": ["data_dir", "fixture", "atomic_write", "ensure_writable_dir", "get_device", "dataclass_from_dict", "apply_overrides"],
     "bpe": ["train_bpe", "train_bpe_naive", "save_bpe", "load_bpe", "bytes_to_unicode", "find_chunk_boundaries",
             "gpt2_pretokenize", "GPT2_SPLIT_PATTERN"],
     "tokenizer": ["Tokenizer", "pretokenize", "compression_ratio", "sample_documents"],
@@ -18,13 +18,15 @@ _API = {
     "attention": ["MultiHeadSelfAttention", "KVCache", "causal_attention", "causal_mask"],
     "transformer": ["ModelConfig", "TransformerBlock", "TransformerLM", "load_model"],
     "accounting": ["count_params", "forward_matmuls", "forward_flops", "flop_shares", "adamw_memory", "adamw_memory_line",
-                   "max_batch_size", "adamw_step_flops", "training_time_days", "gpt2_config"],
+                   "max_batch_size", "adamw_step_flops", "training_time_days", "gpt2_config", "peak_flops", "training_flops_per_token"],
     "loss": ["cross_entropy", "perplexity"],
     "optim": ["AdamW", "SGDDecay"],
-    "schedule": ["get_lr_cosine_schedule", "gradient_clipping"],
+    "schedule": ["get_lr_cosine_schedule", "lr_cosine_by_time", "gradient_clipping"],
     "checkpoint": ["save_checkpoint", "load_checkpoint", "read_checkpoint"],
-    "train": ["TrainConfig", "train", "evaluate", "read_metrics"],
-    "generate": ["generate", "load_for_generation", "run_pipeline"],
+    "run_dir": ["run_status", "claim_run_dir", "changed_settings", "read_metrics", "MetricsLog", "read_json", "write_json"],
+    "train": ["TrainConfig", "Trainer", "train", "evaluate"],
+    "generate": ["generate", "load_trained", "load_for_generation"],
+    "pipeline": ["run_pipeline", "SMALL_RUN", "FULL_RUN"],
     "experiments": ["run_experiment", "sweep", "load_runs", "plot_curves", "results_table", "full_val_loss", "prepare_tokens", "cpu_base", "full_base"],
 }
 _WHERE = {name: module for module, names in _API.items() for name in names}
