@@ -362,4 +362,6 @@ d = { 'settings': { 'branch': 'main',
                                                                                            'cs336_lm/transformer.py'),
                                       'cs336_lm.transformer.TransformerLM.num_parameters': ( 'transformer.html#transformerlm.num_parameters',
                                                                                              'cs336_lm/transformer.py'),
+                                      'cs336_lm.transformer._block_from_config': ( 'transformer.html#_block_from_config',
+                                                                                   'cs336_lm/transformer.py'),
                                       'cs336_lm.transformer.load_model': ('transformer.html#load_model', 'cs336_lm/transformer.py')}}}
