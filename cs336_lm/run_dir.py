@@ -121,12 +121,13 @@ def changed_settings(old: dict, new: dict, may_change=MAY_CHANGE_ON_RESUME) -> l
     return [f"{k} ({a.get(k)!r} → {b.get(k)!r})" for k in sorted(set(a) | set(b))
             if k not in may_change and a.get(k) != b.get(k)]
 
-# %% ../nbs/12A_run_dir.ipynb #5a0d9617
+# %% ../nbs/12A_run_dir.ipynb #51884783
 def claim_run_dir(run_dir: str | os.PathLike,  # the run's directory
                   config: dict,                # the new run's settings (`TrainConfig.to_dict()`)
                   resume: bool = False,        # continue the run in `run_dir`
                   overwrite: bool = False,     # delete the run in `run_dir` first
                   delete: bool = True,         # with `overwrite`: delete now (False: only check)
+                  normalize=None,              # applied to the saved config first (e.g. to fill in settings added since)
                   ) -> str:
     "Check that a run may start in `run_dir`; returns its status. Raises one line (naming `--resume`/`--overwrite`) if not."
     run_dir, status = Path(run_dir), run_status(run_dir)
@@ -139,7 +140,8 @@ def claim_run_dir(run_dir: str | os.PathLike,  # the run's directory
         held = ", ".join(f for f in RUN_FILES if (run_dir/f).exists())
         raise FileExistsError(f"{run_dir} already holds a run ({held}): pass --resume to continue it, "
                               f"or --overwrite to delete it and start again")
-    if (run_dir/CONFIG_NAME).exists() and (diff := changed_settings(read_json(run_dir/CONFIG_NAME), config)):
+    saved = read_json(run_dir/CONFIG_NAME) if (run_dir/CONFIG_NAME).exists() else None
+    if saved is not None and (diff := changed_settings(normalize(saved) if normalize else saved, config)):
         raise ValueError(f"cannot resume {run_dir} with other settings: {', '.join(diff)} "
                          f"(only the budget — max_iters, max_tokens, max_minutes — and logging may change)")
     return status

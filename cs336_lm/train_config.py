@@ -18,7 +18,7 @@ from .transformer import ModelConfig
 # %% auto #0
 __all__ = ['TrainConfig', 'check_train_config']
 
-# %% ../nbs/12B_train_config.ipynb #96a7fdd4
+# %% ../nbs/12B_train_config.ipynb #0816b158
 @dataclass
 class TrainConfig:
     "All the settings of one training run; shared by `train`, the `cs336-lm train` CLI and every checkpoint."
@@ -45,6 +45,7 @@ class TrainConfig:
     dtype: str = "fp32"            # fp32, or bf16 (autocast; weights and optimizer stay fp32)
     compile: bool = False          # wrap the model in `torch.compile`
     tf32: bool = False             # allow TF32 matmuls on CUDA
+    parallel: str = "ddp"          # with several processes: ddp (a model copy each) | fsdp (weights, gradients, AdamW sharded)
     eval_interval: int = 100       # steps between validations (and at the end)
     eval_batches: int = 10         # size of the fixed, seeded validation set, in batches
     log_interval: int = 10         # steps between log lines (the only steps that read the loss back from the device)
@@ -82,7 +83,7 @@ class TrainConfig:
         if self.max_tokens is None: return self.max_iters
         return math.ceil(self.max_tokens / self.tokens_per_step(world_size))
 
-# %% ../nbs/12B_train_config.ipynb #b06f4f1b
+# %% ../nbs/12B_train_config.ipynb #8e67a255
 def _check_number(name: str, value, low: float = 0.0, low_ok: bool = True):
     "Raise unless `value` is a finite real number above `low` (or equal to it, with `low_ok`)."
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -104,6 +105,7 @@ def check_train_config(c: TrainConfig):
     if len(c.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in c.betas):
         raise ValueError(f"betas must be two numbers in [0, 1), got {c.betas}")
     if c.dtype not in ("fp32", "bf16"): raise ValueError(f"dtype must be 'fp32' or 'bf16', got {c.dtype!r}")
+    if c.parallel not in ("ddp", "fsdp"): raise ValueError(f"parallel must be 'ddp' or 'fsdp', got {c.parallel!r}")
     if c.lr_schedule not in ("steps", "time"): raise ValueError(f"lr_schedule must be 'steps' or 'time', got {c.lr_schedule!r}")
     if c.lr_schedule == "time" and not c.max_minutes: raise ValueError("lr_schedule='time' needs max_minutes")
     if c.lr_schedule == "steps" and c.warmup_iters > c.total_iters():
