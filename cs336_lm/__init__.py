@@ -25,7 +25,7 @@ _API = {
     "checkpoint": ["save_checkpoint", "load_checkpoint", "read_checkpoint"],
     "run_dir": ["run_status", "claim_run_dir", "changed_settings", "read_metrics", "MetricsLog", "read_json", "write_json"],
     "train_config": ["TrainConfig"],
-    "sharding": ["shard_model", "full_state", "load_full_state"],
+    "parallel": ["DistInfo", "setup_distributed", "shard_model", "full_state", "load_full_state"],
     "train": ["Trainer", "train", "evaluate"],
     "generate": ["generate", "load_trained", "load_for_generation"],
     "pipeline": ["run_pipeline", "SMALL_RUN", "FULL_RUN"],
