@@ -13,10 +13,10 @@ from .layers import check_positive_int
 from .transformer import ModelConfig
 
 # %% auto #0
-__all__ = ['GPT2_SIZES', 'COMPONENTS', 'ADAMW_FLOPS_PER_PARAM', 'gpt2_config', 'count_params', 'Matmul', 'forward_matmuls',
-           'causal_attention_flops', 'forward_flops', 'flop_shares', 'activation_floats', 'adamw_memory',
-           'adamw_memory_line', 'max_batch_size', 'adamw_step_flops', 'training_flops', 'training_time_days',
-           'accounting_report']
+__all__ = ['GPT2_SIZES', 'COMPONENTS', 'ADAMW_FLOPS_PER_PARAM', 'PEAK_FLOPS', 'gpt2_config', 'count_params', 'Matmul',
+           'forward_matmuls', 'causal_attention_flops', 'forward_flops', 'flop_shares', 'activation_floats',
+           'adamw_memory', 'adamw_memory_line', 'max_batch_size', 'adamw_step_flops', 'training_flops',
+           'training_time_days', 'peak_flops', 'training_flops_per_token', 'accounting_report']
 
 # %% ../nbs/08_accounting.ipynb #5dd57229
 GPT2_SIZES = {"small": (12, 768, 12), "medium": (24, 1024, 16), "large": (36, 1280, 20), "xl": (48, 1600, 25)}  # layers, d_model, heads
@@ -200,6 +200,26 @@ def training_time_days(cfg: ModelConfig,           # the model's sizes and switc
     if not peak_flops > 0: raise ValueError(f"peak_flops must be positive, got {peak_flops!r}")
     if not 0 < mfu <= 1: raise ValueError(f"mfu must be in (0, 1], got {mfu!r}")
     return training_flops(cfg, steps, batch, backward_factor) / (peak_flops * mfu) / 86_400
+
+# %% ../nbs/08_accounting.ipynb #d1107072
+PEAK_FLOPS = {  # dense peak FLOP/s by GPU name (NVIDIA data sheets); the first matching name wins
+    "H100 PCIe": {"bf16": 756e12, "tf32": 378e12, "fp32": 51e12},
+    "H100": {"bf16": 989e12, "tf32": 495e12, "fp32": 67e12},   # SXM
+    "H200": {"bf16": 989e12, "tf32": 495e12, "fp32": 67e12},
+    "A100": {"bf16": 312e12, "tf32": 156e12, "fp32": 19.5e12},
+}
+
+def peak_flops(gpu_name: str | None,  # e.g. torch.cuda.get_device_name(); None for a CPU
+               dtype: str = "fp32",   # "bf16", "tf32" or "fp32"
+               ) -> tuple[str, float] | None:
+    "`(label, FLOP/s)` of the dense peak of `gpu_name` for `dtype`, or None when the GPU is not in `PEAK_FLOPS`."
+    if not gpu_name: return None
+    key = next((k for k in PEAK_FLOPS if k in gpu_name), None)
+    return (f"{key} {dtype}", PEAK_FLOPS[key][dtype]) if key else None
+
+def training_flops_per_token(cfg: ModelConfig) -> float:
+    "FLOPs to train on one token at full context: forward plus a backward of twice its cost."
+    return 3 * forward_flops(cfg)["total"] / cfg.context_length
 
 # %% ../nbs/08_accounting.ipynb #22c270cb
 def accounting_report(size: str = "xl",          # GPT-2 size ("small", "medium", "large", "xl") or "tinystories"

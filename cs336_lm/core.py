@@ -26,7 +26,7 @@ except ImportError: fcntl = None   # Windows: no advisory locks; stale temporary
 # %% auto #0
 __all__ = ['DATA_ENV', 'data_dir', 'fixture', 'NoSpaceError', 'reporting_full_disk', 'make_parent', 'remove_stale_temps',
            'atomic_write', 'temp_dir_beside', 'ensure_writable_dir', 'exit_with_parent', 'dataclass_from_dict',
-           'get_device']
+           'apply_overrides', 'get_device']
 
 # %% ../nbs/00_core.ipynb #019c5fee
 DATA_ENV = "CS336_DATA_DIR"
@@ -187,6 +187,22 @@ def dataclass_from_dict(cls, d):
     if unknown := sorted(set(d) - {f.name for f in dataclasses.fields(cls)}):
         raise ValueError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
     return cls(**d)
+
+# %% ../nbs/00_core.ipynb #c845e1dd
+def apply_overrides(config,      # a dataclass instance (nested dataclasses are rebuilt by its `__post_init__`)
+                    **overrides,  # e.g. max_lr=3e-3, model__norm="none", **{"model.d_model": 256}
+                    ):
+    "A copy of `config` with `overrides` applied; an unknown setting raises `ValueError` naming it and the known ones."
+    d = dataclasses.asdict(config)
+    for key, value in overrides.items():
+        *path, leaf = key.replace("__", ".").split(".")
+        node = d
+        for part in path:
+            if not isinstance(node.get(part), dict): raise ValueError(f"unknown setting {key!r}: {part!r} is not a group of settings")
+            node = node[part]
+        if leaf not in node: raise ValueError(f"unknown setting {key!r}; known: {', '.join(sorted(node))}")
+        node[leaf] = value
+    return dataclass_from_dict(type(config), d)
 
 # %% ../nbs/00_core.ipynb #e2ba0d78
 def get_device(name: str = "auto"):

@@ -320,7 +320,7 @@ def encode_cli(input: str,                        # UTF-8 text file
     import time
     from cs336_lm.tokenizer import Tokenizer
     specials = special_token or ["<|endoftext|>"]
-    tok = Tokenizer.from_files(Path(tokenizer_dir)/"vocab.json", Path(tokenizer_dir)/"merges.txt", specials)
+    tok = Tokenizer.load(tokenizer_dir, specials)
     dtype = np.uint16 if max(tok.vocab) < 1 << 16 else np.uint32
     t = time.perf_counter()
     n = encode_file(input, tok, out, num_processes, dtype, specials[0], progress=True)

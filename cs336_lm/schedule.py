@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['get_lr_cosine_schedule', 'gradient_clipping']
+__all__ = ['get_lr_cosine_schedule', 'lr_cosine_by_time', 'gradient_clipping']
 
 # %% ../nbs/11_schedule.ipynb #14f38b72
 def get_lr_cosine_schedule(it: int,                    # current iteration t (0-based)
@@ -34,6 +34,19 @@ def get_lr_cosine_schedule(it: int,                    # current iteration t (0-
     if it >= cosine_cycle_iters:   # also covers T_c = T_w: no cosine phase, straight to the floor after warm-up
         return max_learning_rate if it == warmup_iters else min_learning_rate
     progress = (it - warmup_iters) / (cosine_cycle_iters - warmup_iters)   # 0 → 1 over the cosine phase
+    return min_learning_rate + 0.5 * (1 + math.cos(math.pi * progress)) * (max_learning_rate - min_learning_rate)
+
+# %% ../nbs/11_schedule.ipynb #a0f65e55
+def lr_cosine_by_time(elapsed_s: float,          # seconds of training so far
+                      warmup_end_s: float,       # seconds at which warm-up ended (the cosine starts here)
+                      budget_s: float,           # the time budget: the cosine reaches its floor here
+                      max_learning_rate: float,  # α_max, at `warmup_end_s`
+                      min_learning_rate: float,  # α_min, from `budget_s` on
+                      ) -> float:
+    "The cosine of `get_lr_cosine_schedule` over seconds: α_max at the end of warm-up, α_min once the budget is spent."
+    if not 0 <= min_learning_rate <= max_learning_rate:
+        raise ValueError(f"need 0 <= min_learning_rate <= max_learning_rate, got {min_learning_rate} and {max_learning_rate}")
+    progress = min(1.0, max(0.0, elapsed_s - warmup_end_s) / max(1e-9, budget_s - warmup_end_s))   # 0 → 1
     return min_learning_rate + 0.5 * (1 + math.cos(math.pi * progress)) * (max_learning_rate - min_learning_rate)
 
 # %% ../nbs/11_schedule.ipynb #1968edbf

@@ -108,7 +108,16 @@ class TransformerBlock(nn.Module):
         x = x + attn(x)
         return x + self.ffn(x)
 
-# %% ../nbs/07_transformer.ipynb #b3e39eb9
+# %% ../nbs/07_transformer.ipynb #c9e1db1f
+def _block_from_config(cls, config: ModelConfig, device=None, dtype=None) -> TransformerBlock:
+    "A block with the sizes and switches of `config`."
+    c = config
+    return cls(c.d_model, c.num_heads, c.d_ff, c.context_length, c.rope_theta, norm=c.norm, use_rope=c.use_rope, ffn=c.ffn,
+               fused_attention=c.fused_attention, qk_norm=c.qk_norm, device=device, dtype=dtype)
+
+TransformerBlock.from_config = classmethod(_block_from_config)
+
+# %% ../nbs/07_transformer.ipynb #7b372c16
 class TransformerLM(nn.Module):
     "Decoder-only Transformer language model: token ids `(..., T)` -> next-token logits `(..., T, vocab_size)`."
     def __init__(self,
@@ -120,9 +129,7 @@ class TransformerLM(nn.Module):
         self.config = c = config
         kw = dict(device=device, dtype=dtype)
         self.token_embeddings = Embedding(c.vocab_size, c.d_model, **kw)
-        self.layers = nn.ModuleList(
-            TransformerBlock(c.d_model, c.num_heads, c.d_ff, c.context_length, c.rope_theta, norm=c.norm, use_rope=c.use_rope,
-                             ffn=c.ffn, fused_attention=c.fused_attention, qk_norm=c.qk_norm, **kw) for _ in range(c.num_layers))
+        self.layers = nn.ModuleList(TransformerBlock.from_config(c, **kw) for _ in range(c.num_layers))
         self.ln_final = RMSNorm(c.d_model, **kw) if c.norm != "none" else None
         self.lm_head = Linear(c.d_model, c.vocab_size, **kw)
         if c.tie_embeddings:
