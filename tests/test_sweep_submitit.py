@@ -13,7 +13,9 @@ linux = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="finds a j
 from _train_helpers import TINY_MODEL, make_data, curve
 from cs336_lm.experiments import (RunJob, _local_slots, _run_as_jobs, cluster_executor, load_runs, plot_curves,
                                   results_table, sweep)
-from cs336_lm.train import TrainConfig, load_iteration, read_metrics
+from cs336_lm.checkpoint import read_checkpoint
+from cs336_lm.run_dir import read_metrics
+from cs336_lm.train_config import TrainConfig
 
 GRID = dict(max_lr=[1e-2, 3e-3])
 NAMES = ["s-max_lr=0.01", "s-max_lr=0.003"]
@@ -74,7 +76,7 @@ def test_local_jobs_killed_and_resumed_match_sequential(base, reference, tmp_pat
     os.kill(holder(locks[1]), signal.SIGKILL)
     t.join(120)
     assert isinstance(out[0], RuntimeError) and "1 of 2 runs failed" in str(out[0]) and NAMES[1] in str(out[0]), out
-    it = load_iteration(ckpt)
+    it = read_checkpoint(ckpt)["iteration"]
     assert 20 <= it < 100, it
     before = [r for r in read_metrics(runs/NAMES[1]) if r["step"] <= it]   # with their wall-clock times
     # while the killed run is unfinished, with a torn last line, the runs folder reads back
