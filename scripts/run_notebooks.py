@@ -11,7 +11,9 @@ nothing; see `cs336_lm.core.switch_cells`). A cell that raises fails the run. Th
 except in cells marked with a `#| volatile` line, whose outputs depend on time or the machine: there numbers,
 hex ids and temporary paths are masked before comparing (`#| volatile skip`: not compared at all). Cells the
 switches skipped keep and are not compared to their stored outputs. `--store` writes the fresh outputs into the
-notebook (only if it did not change on disk meanwhile) and runs nbdev-clean on it.
+notebook (only if it did not change on disk meanwhile; never an output that names a folder of this machine) and runs
+nbdev-clean on it. As in nbdev-test, the cell that calls `nbdev_export()` is left out, so a run never rewrites the library.
+Kernels run side by side get `OMP_NUM_THREADS` = cores / workers, so that their threads do not fight over the cores.
 """
 import argparse
 import concurrent.futures
@@ -75,13 +77,11 @@ def loose(text):
 def compare(name, stored_nb, fresh_nb):
     "A readable diff for each cell whose fresh text output differs from the stored one (empty when all agree)."
     problems = []
-    stored_cells = {c.get("id"): c for c in stored_nb["cells"]}
-    for i, cell in enumerate(fresh_nb["cells"]):
+    for i, (cell, stored) in enumerate(zip(fresh_nb["cells"], stored_nb["cells"])):   # the same file: cells pair up
         if cell["cell_type"] != "code" or skipped(cell): continue
         d = directives(_src(cell))
         if d.get("volatile") == "skip": continue
-        old = stored_cells.get(cell.get("id"), {}).get("outputs", [])
-        a, b = text_output(old), text_output(cell["outputs"])
+        a, b = text_output(stored.get("outputs", [])), text_output(cell["outputs"])
         if "volatile" in d: a, b = loose(a), loose(b)
         if a == b: continue
         first = _src(cell).strip().splitlines()[0][:80] if _src(cell).strip() else ""
@@ -91,8 +91,8 @@ def compare(name, stored_nb, fresh_nb):
     return problems
 
 
-def execute(path, timeout=900):
-    "Run the notebook at `path` in a fresh kernel; (executed notebook, seconds, error text or None)."
+def execute(path, timeout=900, threads=None):
+    "Run the notebook at `path` in a fresh kernel (`threads`: its CPU threads); (executed notebook, seconds, error or None)."
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
@@ -100,33 +100,53 @@ def execute(path, timeout=900):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     env.pop("MPLBACKEND", None)          # figures inline, as in JupyterLab
     env.pop("IN_TEST", None)             # a learner's kernel, not nbdev-test
+    if threads: env["OMP_NUM_THREADS"] = str(threads)   # kernels side by side: each its share of the cores, no spinning
+    exports = {i: c.source for i, c in enumerate(nb.cells) if c.cell_type == "code" and "nbdev_export(" in c.source}
+    for i in exports: nb.cells[i].source = "pass"     # as nbdev-test does: a test run never rewrites the library
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     t, err = time.time(), None
     try: client.execute(env=env, cwd=str(path.parent))
     except (CellExecutionError, CellTimeoutError) as e: err = str(e)[-4000:]
+    for i, source in exports.items(): nb.cells[i].source = source
     for i, cell in enumerate(nb.cells):    # an error output that did not stop the run (e.g. printed by a display hook)
         if err is None and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
             err = f"cell {i} has an error output"
     return nb, time.time() - t, err
 
 
-def run_one(path, store=False, timeout=900):
-    "Execute one notebook; (name, seconds, list of problems). With `store`, write its fresh outputs back."
+def slowest(nb, n=3):
+    "The `n` slowest cells of an executed notebook, as 'cell I: S s' strings."
+    times = []
+    for i, cell in enumerate(nb.cells):
+        t = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in t and "shell.execute_reply" in t:
+            from datetime import datetime
+            a, b = (datetime.fromisoformat(t[k].replace("Z", "+00:00")) for k in ("iopub.execute_input", "shell.execute_reply"))
+            times.append(((b - a).total_seconds(), i))
+    return [f"cell {i}: {s:.1f} s" for s, i in sorted(times, reverse=True)[:n]]
+
+
+def run_one(path, store=False, timeout=900, threads=None):
+    "Execute one notebook; (name, seconds, list of problems, slowest cells). With `store`, write its fresh outputs back."
     import nbformat
     path = Path(path).resolve()
     before = path.read_bytes()
     stored = json.loads(before)
-    fresh, seconds, err = execute(path, timeout)
-    if err: return path.name, seconds, [f"{path.name}: {err}"]
-    if not store: return path.name, seconds, compare(path.name, stored, fresh)
-    if path.read_bytes() != before: return path.name, seconds, [f"{path.name} changed on disk while it ran; not stored"]
-    old = {c.get("id"): c for c in stored["cells"]}
-    for cell in fresh.cells:
-        if cell.cell_type == "code" and skipped(cell):       # keep what a real run of a skipped cell showed
-            cell.outputs = nbformat.from_dict(old.get(cell.get("id"), {}).get("outputs", []))
+    fresh, seconds, err = execute(path, timeout, threads)
+    slow = slowest(fresh)
+    if err: return path.name, seconds, [f"{path.name}: {err}"], slow
+    if not store: return path.name, seconds, compare(path.name, stored, fresh), slow
+    if path.read_bytes() != before: return path.name, seconds, [f"{path.name} changed on disk while it ran; not stored"], slow
+    problems, local = [], [str(ROOT), os.environ.get("CS336_DATA_DIR") or str(ROOT/"data"), str(Path.home())]
+    for i, (cell, old) in enumerate(zip(fresh.cells, stored["cells"])):
+        if cell.cell_type != "code": continue
+        if skipped(cell): cell.outputs = nbformat.from_dict(old.get("outputs", []))   # keep what a real run showed
+        elif any(d in json.dumps(cell.outputs) for d in local):                         # a reader's machine differs
+            problems.append(f"{path.name} cell {i}: its output names a folder of this machine; kept the stored output")
+            cell.outputs = nbformat.from_dict(old.get("outputs", []))
     nbformat.write(fresh, path)
     subprocess.run([str(Path(sys.executable).parent/"nbdev-clean"), "--fname", str(path)], cwd=ROOT, check=True)
-    return path.name, seconds, []
+    return path.name, seconds, problems, slow
 
 
 def main(argv=None):
@@ -138,11 +158,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
     nbs = [p.resolve() for p in args.notebooks] or all_notebooks()
     t0, failed = time.time(), []
+    threads = max(1, (os.cpu_count() or 1) // args.workers)
     with concurrent.futures.ProcessPoolExecutor(args.workers) as pool:
-        jobs = [pool.submit(run_one, p, args.store, args.timeout) for p in nbs]
+        jobs = [pool.submit(run_one, p, args.store, args.timeout, threads) for p in nbs]
         for job in concurrent.futures.as_completed(jobs):
-            name, seconds, problems = job.result()
-            print(f"{'FAIL' if problems else 'ok  '} {seconds:6.1f} s  {name}", flush=True)
+            name, seconds, problems, slow = job.result()
+            print(f"{'FAIL' if problems else 'ok  '} {seconds:6.1f} s  {name:28} slowest: {', '.join(slow)}", flush=True)
             for p in problems: print(p, file=sys.stderr)
             failed += [name] if problems else []
     print(f"{len(nbs) - len(failed)}/{len(nbs)} notebooks ok in {time.time() - t0:.0f} s ({args.workers} at a time)")
