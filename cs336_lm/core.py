@@ -87,15 +87,20 @@ def get_device(name: str = "auto"):
     return dev
 
 # %% ../nbs/00_core.ipynb #a7434805
-def skip_reason(source: str,     # a code cell's source
+import re
+
+_FLAG = re.compile(r"\s*#\s*\|\s*([\w-]+)")   # an nbdev directive line: `#| slow`
+
+def skip_reason(source: str,         # a code cell's source
                 slow: bool = False,  # run `#| slow` cells?
                 gpu: bool = True,    # run `#| gpu` cells (when CUDA is present)?
                 ) -> str | None:
-    "One line saying why the cell `source` should not run here, or None to run it."
-    lines, flags, what = source.splitlines(), set(), ""
-    for line in lines:
-        if line.lstrip().startswith("#") and line.lstrip("# ").startswith("|"): flags.add(line.split("|", 1)[1].strip())
-        elif line.strip(): what = line.strip().lstrip("#").strip() if line.lstrip().startswith("#") else ""; break
+    "One line saying why the cell `source` should not run here (with the cell's first comment), or None to run it."
+    flags, what = set(), ""
+    for line in source.splitlines():
+        if m := _FLAG.match(line): flags.add(m.group(1)); continue
+        if line.lstrip().startswith("#"): what = line.strip("# \t")
+        if line.strip(): break
     if "slow" in flags and not slow: why = "RUN_SLOW is off"
     elif "gpu" in flags and not gpu: why = "FULL_SCALE is off"
     elif "gpu" in flags and not _has_cuda(): why = "no CUDA GPU here"

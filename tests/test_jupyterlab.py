@@ -107,7 +107,8 @@ def test_widget_displays_and_responds(page):
     for _ in range(6): page.keyboard.press("ArrowRight")    # temperature 1.0 → 1.3
     deadline = time.time() + TIMEOUT_MS / 1000
     while redraw.get_attribute("src") == before and time.time() < deadline: time.sleep(0.2)
-    assert redraw.get_attribute("src") != before, "moving the temperature slider did not redraw the figure"
+    redrawn = redraw.get_attribute("src") != before
+    assert redrawn, "moving the temperature slider did not redraw the figure"
     assert "1.3" in sliders.first.locator(".widget-readout").inner_text()
     assert not out.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']", has_text="Error").count()
     assert not page.errors, f"JavaScript errors: {page.errors}"
