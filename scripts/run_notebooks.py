@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT/"nbs"
 SKIPPED = re.compile(r"skipped \((RUN_SLOW is off|FULL_SCALE is off|no CUDA GPU here)\)")  # what switch_cells prints
+WIDGET = "application/vnd.jupyter.widget-view+json"
 _DIRECTIVE = re.compile(r"^\s*#\s*\|\s*([\w-]+)(.*)$")
 _MASKS = [(re.compile(r"0x[0-9a-fA-F]+"), "0x…"), (re.compile(r"/tmp/[^\s'\"]*|tmp[\w]{6,}"), "TMP"),
           (re.compile(r"[-+]?(\d+[\d_,]*\.?\d*|\.\d+)([eE][-+]?\d+)?"), "#")]
@@ -36,6 +37,12 @@ _MASKS = [(re.compile(r"0x[0-9a-fA-F]+"), "0x…"), (re.compile(r"/tmp/[^\s'\"]*
 
 def all_notebooks():
     return sorted(p for p in NBS.glob("*.ipynb") if not p.name.startswith(("_", ".")))
+
+
+def names_this_machine(outputs):
+    "Do these outputs name a folder of this machine (the checkout, the data directory, the home directory)?"
+    text = json.dumps(outputs)
+    return any(d in text for d in (str(ROOT), os.environ.get("CS336_DATA_DIR") or str(ROOT/"data"), str(Path.home())))
 
 
 def _src(cell): return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
@@ -58,7 +65,7 @@ def text_output(outputs):
         if o["output_type"] == "stream" and o.get("name") == "stdout": parts.append(_text(o["text"]))
         elif o["output_type"] in ("execute_result", "display_data"):
             data = o.get("data", {})
-            if "application/vnd.jupyter.widget-view+json" in data: continue   # a widget: its model id is random
+            if WIDGET in data: continue   # a widget: its model id is random
             for mime in ("text/markdown", "text/plain"):
                 if mime in data: parts.append(_text(data[mime]).rstrip("\n") + "\n"); break
     return "".join(parts)
@@ -78,7 +85,10 @@ def compare(name, stored_nb, fresh_nb):
     "A readable diff for each cell whose fresh text output differs from the stored one (empty when all agree)."
     problems = []
     for i, (cell, stored) in enumerate(zip(fresh_nb["cells"], stored_nb["cells"])):   # the same file: cells pair up
-        if cell["cell_type"] != "code" or skipped(cell): continue
+        if cell["cell_type"] != "code": continue
+        if names_this_machine(stored.get("outputs", [])):
+            problems.append(f"{name} cell {i}: its stored output names a folder of this machine (a reader has other folders)")
+        if skipped(cell): continue
         d = directives(_src(cell))
         if d.get("volatile") == "skip": continue
         a, b = text_output(stored.get("outputs", [])), text_output(cell["outputs"])
@@ -103,7 +113,8 @@ def execute(path, timeout=900, threads=None):
     if threads: env["OMP_NUM_THREADS"] = str(threads)   # kernels side by side: each its share of the cores, no spinning
     exports = {i: c.source for i, c in enumerate(nb.cells) if c.cell_type == "code" and "nbdev_export(" in c.source}
     for i in exports: nb.cells[i].source = "pass"     # as nbdev-test does: a test run never rewrites the library
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
+                            resources={"metadata": {"path": str(path.parent)}})
     t, err = time.time(), None
     try: client.execute(env=env, cwd=str(path.parent))
     except (CellExecutionError, CellTimeoutError) as e: err = str(e)[-4000:]
@@ -137,12 +148,14 @@ def run_one(path, store=False, timeout=900, threads=None):
     if err: return path.name, seconds, [f"{path.name}: {err}"], slow
     if not store: return path.name, seconds, compare(path.name, stored, fresh), slow
     if path.read_bytes() != before: return path.name, seconds, [f"{path.name} changed on disk while it ran; not stored"], slow
-    problems, local = [], [str(ROOT), os.environ.get("CS336_DATA_DIR") or str(ROOT/"data"), str(Path.home())]
+    problems = []
     for i, (cell, old) in enumerate(zip(fresh.cells, stored["cells"])):
         if cell.cell_type != "code": continue
+        cell.outputs = [o for o in cell.outputs if WIDGET not in o.get("data", {})]   # live only: the docs show the figure
         if skipped(cell): cell.outputs = nbformat.from_dict(old.get("outputs", []))   # keep what a real run showed
-        elif any(d in json.dumps(cell.outputs) for d in local):                         # a reader's machine differs
-            problems.append(f"{path.name} cell {i}: its output names a folder of this machine; kept the stored output")
+        elif names_this_machine(cell.outputs):                                         # a reader's machine differs
+            if directives(cell.source).get("volatile") != "skip":
+                problems.append(f"{path.name} cell {i}: its output names a folder of this machine; kept the stored output")
             cell.outputs = nbformat.from_dict(old.get("outputs", []))
     nbformat.write(fresh, path)
     subprocess.run([str(Path(sys.executable).parent/"nbdev-clean"), "--fname", str(path)], cwd=ROOT, check=True)
