@@ -32,7 +32,7 @@ SKIPPED = re.compile(r"skipped \((RUN_SLOW is off|FULL_SCALE is off|no CUDA GPU 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 _DIRECTIVE = re.compile(r"^\s*#\s*\|\s*([\w-]+)(.*)$")
 _MASKS = [(re.compile(r"0x[0-9a-fA-F]+"), "0x…"), (re.compile(r"/tmp/[^\s'\"]*|tmp[\w]{6,}"), "TMP"),
-          (re.compile(r"[-+]?(\d+[\d_,]*\.?\d*|\.\d+)([eE][-+]?\d+)?"), "#")]
+          (re.compile(r"[ \t]*[-+]?(\d+[\d_,]*\.?\d*|\.\d+)([eE][-+]?\d+)?"), " #")]   # padding goes with the number
 
 
 def all_notebooks():
