@@ -113,8 +113,7 @@ def execute(path, timeout=900, threads=None):
     if threads: env["OMP_NUM_THREADS"] = str(threads)   # kernels side by side: each its share of the cores, no spinning
     exports = {i: c.source for i, c in enumerate(nb.cells) if c.cell_type == "code" and "nbdev_export(" in c.source}
     for i in exports: nb.cells[i].source = "pass"     # as nbdev-test does: a test run never rewrites the library
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     t, err = time.time(), None
     try: client.execute(env=env, cwd=str(path.parent))
     except (CellExecutionError, CellTimeoutError) as e: err = str(e)[-4000:]
@@ -157,6 +156,7 @@ def run_one(path, store=False, timeout=900, threads=None):
             if directives(cell.source).get("volatile") != "skip":
                 problems.append(f"{path.name} cell {i}: its output names a folder of this machine; kept the stored output")
             cell.outputs = nbformat.from_dict(old.get("outputs", []))
+    fresh.metadata.pop("widgets", None)                  # the widgets' state: live only, as their views
     nbformat.write(fresh, path)
     subprocess.run([str(Path(sys.executable).parent/"nbdev-clean"), "--fname", str(path)], cwd=ROOT, check=True)
     return path.name, seconds, problems, slow
