@@ -151,7 +151,10 @@ def run_one(path, store=False, timeout=900, threads=None):
     for i, (cell, old) in enumerate(zip(fresh.cells, stored["cells"])):
         if cell.cell_type != "code": continue
         cell.outputs = [o for o in cell.outputs if WIDGET not in o.get("data", {})]   # live only: the docs show the figure
-        if skipped(cell): cell.outputs = nbformat.from_dict(old.get("outputs", []))   # keep what a real run showed
+        if skipped(cell):
+            cell.outputs = nbformat.from_dict(old.get("outputs", []))                  # keep what a real run showed
+            if names_this_machine(cell.outputs):
+                problems.append(f"{path.name} cell {i}: its stored output names a folder of this machine (a reader has other folders)")
         elif names_this_machine(cell.outputs):                                         # a reader's machine differs
             if directives(cell.source).get("volatile") != "skip":
                 problems.append(f"{path.name} cell {i}: its output names a folder of this machine; kept the stored output")
