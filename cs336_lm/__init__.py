@@ -9,7 +9,7 @@ import importlib as _importlib
 
 _API = {
     "core": ["data_dir", "fixture", "atomic_write", "remove_stale_temps", "ensure_writable_dir", "get_device", "dataclass_from_dict",
-             "apply_overrides"],
+             "apply_overrides", "skip_reason", "switch_cells", "compile_model"],
     "bpe": ["train_bpe", "train_bpe_naive", "save_bpe", "load_bpe", "bytes_to_unicode", "find_chunk_boundaries",
             "gpt2_pretokenize", "GPT2_SPLIT_PATTERN"],
     "tokenizer": ["Tokenizer", "pretokenize", "compression_ratio", "sample_documents"],

@@ -26,7 +26,7 @@ except ImportError: fcntl = None   # Windows: no advisory locks; stale temporary
 # %% auto #0
 __all__ = ['DATA_ENV', 'data_dir', 'fixture', 'NoSpaceError', 'reporting_full_disk', 'make_parent', 'remove_stale_temps',
            'atomic_write', 'temp_dir_beside', 'ensure_writable_dir', 'exit_with_parent', 'dataclass_from_dict',
-           'apply_overrides', 'get_device']
+           'apply_overrides', 'get_device', 'skip_reason', 'switch_cells', 'compile_model']
 
 # %% ../nbs/00_core.ipynb #019c5fee
 DATA_ENV = "CS336_DATA_DIR"
@@ -218,3 +218,51 @@ def get_device(name: str = "auto"):
     if dev.type == "mps" and not torch.backends.mps.is_available(): raise ValueError(f"device {name!r} asked for, but MPS is not available")
     if dev.type not in ("cpu", "cuda", "mps"): raise ValueError(f"unsupported device {name!r}: use auto, cpu, cuda, cuda:N or mps")
     return dev
+
+# %% ../nbs/00_core.ipynb #a7434805
+import re
+
+_FLAG = re.compile(r"\s*#\s*\|\s*([\w-]+)")   # an nbdev directive line: `#| slow`
+
+def skip_reason(source: str,         # a code cell's source
+                slow: bool = False,  # run `#| slow` cells?
+                gpu: bool = True,    # run `#| gpu` cells (when CUDA is present)?
+                ) -> str | None:
+    "One line saying why the cell `source` should not run here (with the cell's first comment), or None to run it."
+    flags, what = set(), ""
+    for line in source.splitlines():
+        if m := _FLAG.match(line): flags.add(m.group(1)); continue
+        if line.lstrip().startswith("#"): what = line.strip("# \t")
+        if line.strip(): break
+    if "slow" in flags and not slow: why = "RUN_SLOW is off"
+    elif "gpu" in flags and not gpu: why = "FULL_SCALE is off"
+    elif "gpu" in flags and not _has_cuda(): why = "no CUDA GPU here"
+    else: return None
+    return f"skipped ({why})" + (f": {what}" if what else "")
+
+def _has_cuda():
+    import torch
+    return torch.cuda.is_available()
+
+# %% ../nbs/00_core.ipynb #def00ae5
+def switch_cells(slow: bool = False,  # run the `#| slow` cells?
+                 gpu: bool = True,    # run the `#| gpu` cells where CUDA is present?
+                 ):
+    "In a Jupyter kernel, replace each flagged cell that should not run here by a one-line note (see `skip_reason`)."
+    if os.environ.get("IN_TEST"): return            # nbdev-test decides with its own --flags
+    try: from IPython import get_ipython
+    except ImportError: return
+    if (shell := get_ipython()) is None: return
+    def guard(lines):
+        why = skip_reason("".join(lines), slow, gpu)
+        return lines if why is None else [f"print({why!r})\n"]
+    guard.switch_cells = True
+    shell.input_transformers_cleanup[:] = [t for t in shell.input_transformers_cleanup
+                                           if not getattr(t, "switch_cells", False)] + [guard]
+
+# %% ../nbs/00_core.ipynb #b310ebe5
+def compile_model(model, device=None):
+    "`torch.compile(model)`, with the `aot_eager` backend on Apple's MPS (the default backend does not support it)."
+    import torch
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    return torch.compile(model, backend="aot_eager" if dev.type == "mps" else "inductor")
