@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import sys
 import time
 import uuid
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .core import ensure_writable_dir, get_device, remove_stale_temps
+from .core import compile_model, ensure_writable_dir, remove_stale_temps
 from .layers import Embedding
 from .transformer import TransformerLM
 from .accounting import peak_flops, training_flops_per_token
@@ -124,7 +123,7 @@ class Trainer:
         if self.sharded: shard_model(self.model)                         # before the optimizer sees the parameters
         self.optimizer = AdamW(param_groups(self.model, cfg.weight_decay, cfg.no_decay_embed_norm), lr=cfg.max_lr,
                                betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
-        self.forward = torch.compile(self.model) if cfg.compile else self.model
+        self.forward = compile_model(self.model, self.device) if cfg.compile else self.model
         if self.dist.world_size > 1 and not self.sharded:
             from torch.nn.parallel import DistributedDataParallel as DDP
             self.forward = DDP(self.forward, device_ids=[self.device.index] if self.device.type == "cuda" else None)
