@@ -21,7 +21,7 @@ from .run_dir import (CONFIG_NAME, SUMMARY_NAME, TOKENIZER_DIR, changed_settings
 from .train_config import TrainConfig
 from .train import evaluate, train
 from .generate import load_trained
-from .pipeline import FULL_RUN, SMALL_RUN
+from .pipeline import FULL_RUN, SMALL_RUN, parse_value
 
 # %% auto #0
 __all__ = ['CPU_SCALE', 'SMOKE', 'diverged', 'check_run_name', 'full_val_loss', 'run_experiment', 'sweep', 'load_runs',
@@ -218,7 +218,6 @@ SMOKE = dict(max_iters=30, warmup_iters=3, eval_interval=10, eval_batches=2, log
              model__context_length=64, model__d_model=64, model__num_layers=2, model__d_ff=192)  # CI-sized overrides of `cpu_base`
 
 # %% ../nbs/15_experiments.ipynb #c547151f
-import json
 import os
 import queue
 import threading
@@ -321,15 +320,12 @@ def _run_as_jobs(executor, base: TrainConfig, runs_dir, runs: list[tuple[str, di
 
 # %% ../nbs/15_experiments.ipynb #05d59843
 def _grid(specs: list[str]) -> dict[str, list]:
-    "`['max_lr=1e-3,3e-3', ...]` -> `{'max_lr': [0.001, 0.003], ...}`; each value read as JSON if it parses, else as text."
-    def value(v):
-        try: return json.loads(v)
-        except json.JSONDecodeError: return v
+    "`['max_lr=1e-3,3e-3', ...]` -> `{'max_lr': [0.001, 0.003], ...}`; each value read by `parse_value`."
     grid = {}
     for spec in specs:
         key, _, values = spec.partition("=")
         if not key or not values: raise ValueError(f"--grid entry {spec!r} is not key=v1,v2,...")
-        grid[key] = [value(v) for v in values.split(",")]
+        grid[key] = [parse_value(v) for v in values.split(",")]
     return grid
 
 # %% ../nbs/15_experiments.ipynb #9ff8fc98

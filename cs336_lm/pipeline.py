@@ -25,7 +25,7 @@ from .generate import EOT, generate, load_trained
 
 # %% auto #0
 __all__ = ['SMALL_RUN', 'FULL_RUN', 'tokenizer_step', 'tokens_step', 'pipeline_config', 'train_step', 'run_pipeline',
-           'report_step', 'run_pipeline_cli', 'parse_settings']
+           'report_step', 'run_pipeline_cli', 'parse_value', 'parse_settings']
 
 # %% ../nbs/14A_pipeline.ipynb #791e507d
 SMALL_RUN = dict(   # the CPU default: chosen for ~5 minutes on two cores (see the figures below)
@@ -176,12 +176,16 @@ def run_pipeline_cli(out_dir: str = "out",            # where the tokenizer, tok
     return run_pipeline(out_dir, data_name, vocab_size, minutes, full, int(bpe_max_mb * 1e6) or None, device, dtype,
                         compile, seed, prompt, max_new_tokens, threads=threads, overwrite=overwrite, **parse_settings(set or []))
 
+def parse_value(text: str):
+    "A setting typed on the command line: JSON where it parses (numbers, true/false, lists), else the text itself."
+    try: return json.loads(text)
+    except json.JSONDecodeError: return text
+
 def parse_settings(pairs: list[str]) -> dict:
-    "`NAME=VALUE` strings as a dict; values read as JSON where they parse (numbers, true/false), else as text."
+    "`NAME=VALUE` strings as a dict of `parse_value`s."
     out = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name: raise ValueError(f"expected NAME=VALUE, got {pair!r}")
-        try: out[name] = json.loads(value)
-        except json.JSONDecodeError: out[name] = value
+        out[name] = parse_value(value)
     return out
