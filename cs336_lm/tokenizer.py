@@ -10,13 +10,14 @@ from __future__ import annotations
 import heapq
 import random
 import re
+import warnings
 from collections.abc import Iterable, Iterator
 from itertools import chain, repeat
 
 import regex
 from fastcore.basics import patch
 
-from .bpe import GPT2_REGEX, check_special_tokens, load_bpe
+from .bpe import GPT2_REGEX, GPT2_SPLIT_PATTERN, check_special_tokens, load_bpe
 
 # %% auto #0
 __all__ = ['ASCII_GPT2_REGEX', 'merge_ids', 'merge_ids_heap', 'pretokenize', 'Tokenizer', 'iter_documents', 'sample_documents',
@@ -183,6 +184,7 @@ def encode(self: Tokenizer,
     if not isinstance(text, str):
         hint = " (decode bytes to str first)" if isinstance(text, (bytes, bytearray)) else ""
         raise TypeError(f"encode expects a str, got {type(text).__name__}{hint}")
+    if (fast := getattr(self, "_tiktoken", None)) is not None: return fast.encode(text, allowed_special="all")
     if self._special_split is None: return self._ids(pretokenize(text))
     pieces = []
     for i, part in enumerate(self._special_split.split(text)):
@@ -238,6 +240,38 @@ def encode_iterable(self: Tokenizer,
         yield from self.encode(buf[:cut])
         buf, want = buf[cut:], chunk_chars
     if buf: yield from self.encode(buf)
+
+# %% ../nbs/03_tokenizer.ipynb #a7c10002
+@patch
+def tiktoken_mismatch(self: Tokenizer) -> str | None:
+    "Why tiktoken's BPE could encode differently from the merges with this vocabulary; None if it cannot."
+    ids = set(self._merged) | set(self._byte_ids)
+    if clash := [s for s, i in self.special_ids.items() if i in ids]: return f"special token {clash[0]!r} is also a regular token"
+    for r in range(1, len(self._merged)):
+        if self._merged[r] <= self._merged[r - 1]: return f"merge {r} makes id {self._merged[r]}, not above merge {r - 1}'s"
+    specials = set(self.special_ids.values())
+    for i, t in self.vocab.items():
+        if i in specials: continue
+        if (got := merge_ids([self._byte_ids[b] for b in t], self._ranks, self._merged)) != [i]:
+            return f"token {i} ({t!r}): its bytes merge into {got}, not into the token itself"
+    return None
+
+@patch
+def with_tiktoken(self: Tokenizer) -> Tokenizer:
+    "Encode through a `tiktoken.Encoding` of this vocabulary when that is exact (see above), else warn; returns self."
+    import tiktoken
+    if (why := self.tiktoken_mismatch()) is not None:
+        warnings.warn(f"tiktoken would not encode exactly like these merges ({why}): keeping the Python encoder")
+        return self
+    specials = set(self.special_ids.values())
+    self._tiktoken = tiktoken.Encoding(
+        f"cs336-bpe-{len(self.vocab)}", pat_str=GPT2_SPLIT_PATTERN,
+        mergeable_ranks={t: i for i, t in self.vocab.items() if i not in specials},
+        special_tokens={s: self.special_ids[s] for s in sorted(self.special_tokens, key=len, reverse=True)})
+    return self
+
+@patch(as_prop=True)
+def engine(self: Tokenizer) -> str: return "python" if getattr(self, "_tiktoken", None) is None else "tiktoken"
 
 # %% ../nbs/03_tokenizer.ipynb #38e508c0
 def iter_documents(path,  # a text file
