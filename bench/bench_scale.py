@@ -8,7 +8,7 @@ generated once into bench/data/, deterministic) is trained by `cs336_lm.bpe.trai
 `BpeTrainer` (GPT-2's byte-level pre-tokenizer, i.e. the same GPT-2 regex; the same vocabulary size and special
 token; `--procs` worker processes for ours, `RAYON_NUM_THREADS=--procs` for HF), each in a fresh process, one after
 the other. Prints wall time and peak memory — the largest total resident memory of the process and all its children,
-sampled every 20 ms — and the ratios ours/HF. Ours also reports its two phases (pre-token counting, merges) and the
+sampled every 100 ms — and the ratios ours/HF. Ours also reports its two phases (pre-token counting, merges) and the
 number of distinct pre-tokens, from which the BPE chapter projects the full datasets.
 
 Encoding: the first `--encode-mb` MB of the largest corpus, cut at a document boundary. One thread: tiktoken's GPT-2
@@ -65,7 +65,7 @@ print(json.dumps({"total_s": time.perf_counter() - t, "vocab": tok.get_vocab_siz
 
 
 def run_tree(args: list[str], env: dict | None = None) -> tuple[float, int, dict]:
-    "Run a command; its wall time, the peak total RSS of it and its children (sampled every 20 ms), its JSON line."
+    "Run a command; its wall time, the peak total RSS of it and its children (sampled every 100 ms), its JSON line."
     t0 = time.perf_counter()
     p = subprocess.Popen(args, stdout=subprocess.PIPE, env={**os.environ, **(env or {})}, text=True)
     root, peak = psutil.Process(p.pid), 0
@@ -74,7 +74,7 @@ def run_tree(args: list[str], env: dict | None = None) -> tuple[float, int, dict
             procs = [root, *root.children(recursive=True)]
             peak = max(peak, sum(q.memory_info().rss for q in procs if q.is_running()))
         except psutil.Error: pass
-        time.sleep(0.02)
+        time.sleep(0.1)
     wall = time.perf_counter() - t0
     out = p.stdout.read()
     if p.returncode: raise RuntimeError(f"{args[:3]} failed with exit code {p.returncode}")

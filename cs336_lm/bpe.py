@@ -1,4 +1,4 @@
-"""Learn a byte-level BPE vocabulary: a naive trainer that follows the handout word for word, then a fast one — parallel pre-tokenization over chunks and incremental pair counts with a priority queue — that gives exactly the same merges.
+"""Learn a byte-level BPE vocabulary: a naive trainer that follows the handout word for word, then a fast one — parallel pre-tokenization over chunks, incremental pair counts with a priority queue, and NumPy merges over one flat array for corpora with millions of distinct words — that gives exactly the same merges.
 
 Docs: https://cs336-lm.github.io/cs336-lm/bpe.html.md"""
 
@@ -415,9 +415,10 @@ def train_bpe(input_path: str | os.PathLike,      # UTF-8 training text
     if progress is None: progress = size > 64_000_000 and _interactive()
     counts = count_pretokens(path, special_tokens, num_processes, progress)
     if not counts: raise ValueError(f"training text {str(path)!r} is empty" + (" apart from special tokens" if size else ""))
-    vocab = initial_vocab(special_tokens)
+    vocab, chars = initial_vocab(special_tokens), sum(map(len, counts))
     num_merges = vocab_size - len(vocab)
-    if sum(map(len, counts)) < FLAT_MIN:               # small: NumPy's cost per call would outweigh what it saves
+    if progress: print(f"{len(counts):,} distinct pre-tokens, {chars:,} characters", file=sys.stderr)
+    if chars < FLAT_MIN:               # small: NumPy's cost per call would outweigh what it saves
         merges = merge_words([list(s.encode("utf-8")) for s in counts], list(counts.values()), vocab, num_merges, progress)
     else:
         arrays = flat_words(counts); del counts        # the Counter is not needed any more: free it before merging
