@@ -12,6 +12,7 @@ import random
 import re
 import warnings
 from collections.abc import Iterable, Iterator
+from functools import partial
 from itertools import chain, repeat
 
 import regex
@@ -184,7 +185,7 @@ def encode(self: Tokenizer,
     if not isinstance(text, str):
         hint = " (decode bytes to str first)" if isinstance(text, (bytes, bytearray)) else ""
         raise TypeError(f"encode expects a str, got {type(text).__name__}{hint}")
-    if (fast := getattr(self, "_tiktoken", None)) is not None: return fast.encode(text, allowed_special="all")
+    if getattr(self, "_tiktoken", None) is not None: return self._encode_tiktoken(text)   # see `with_tiktoken`
     if self._special_split is None: return self._ids(pretokenize(text))
     pieces = []
     for i, part in enumerate(self._special_split.split(text)):
@@ -245,6 +246,7 @@ def encode_iterable(self: Tokenizer,
 @patch
 def tiktoken_mismatch(self: Tokenizer) -> str | None:
     "Why tiktoken's BPE could encode differently from the merges with this vocabulary; None if it cannot."
+    if None in self._byte_ids: return f"byte 0x{self._byte_ids.index(None):02x} has no token"
     ids = set(self._merged) | set(self._byte_ids)
     if clash := [s for s, i in self.special_ids.items() if i in ids]: return f"special token {clash[0]!r} is also a regular token"
     for r in range(1, len(self._merged)):
@@ -256,22 +258,41 @@ def tiktoken_mismatch(self: Tokenizer) -> str | None:
             return f"token {i} ({t!r}): its bytes merge into {got}, not into the token itself"
     return None
 
+def _tiktoken_piece(enc, piece: str) -> tuple[int, ...]: return tuple(enc._encode_single_piece(piece.encode("utf-8")))
+
 @patch
 def with_tiktoken(self: Tokenizer) -> Tokenizer:
-    "Encode through a `tiktoken.Encoding` of this vocabulary when that is exact (see above), else warn; returns self."
+    "Merge new pre-tokens with tiktoken's BPE when that is exact for this vocabulary (see above), else warn; returns self."
     import tiktoken
     if (why := self.tiktoken_mismatch()) is not None:
         warnings.warn(f"tiktoken would not encode exactly like these merges ({why}): keeping the Python encoder")
         return self
     specials = set(self.special_ids.values())
-    self._tiktoken = tiktoken.Encoding(
-        f"cs336-bpe-{len(self.vocab)}", pat_str=GPT2_SPLIT_PATTERN,
-        mergeable_ranks={t: i for i, t in self.vocab.items() if i not in specials},
-        special_tokens={s: self.special_ids[s] for s in sorted(self.special_tokens, key=len, reverse=True)})
+    self._tiktoken = tiktoken.Encoding(f"cs336-bpe-{len(self.vocab)}", pat_str=GPT2_SPLIT_PATTERN, special_tokens={},
+                                       mergeable_ranks={t: i for i, t in self.vocab.items() if i not in specials})
+    self._bpe = partial(_tiktoken_piece, self._tiktoken)     # replaces the method for this tokenizer only
     return self
 
 @patch(as_prop=True)
 def engine(self: Tokenizer) -> str: return "python" if getattr(self, "_tiktoken", None) is None else "tiktoken"
+
+# %% ../nbs/03_tokenizer.ipynb #a7c10009
+@patch
+def _encode_tiktoken(self: Tokenizer, text: str) -> list[int]:
+    "`encode` through tiktoken: ASCII stretches whole, our pre-tokens around non-ASCII characters, specials kept."
+    parts = self._special_split.split(text) if self._special_split is not None else [text]
+    enc, out = self._tiktoken, []
+    for k, part in enumerate(parts):
+        if k % 2: out.append(self.special_ids[part]); continue     # odd positions hold the special tokens
+        pos, n = 0, len(part)
+        while pos < n:
+            if (m := _NON_ASCII.search(part, pos)) is None: out += enc.encode_ordinary(part[pos:]); break
+            c = _LAST_CUT.search(part, pos, m.start() + 1)           # cut safely before the non-ASCII character...
+            if (cut := c.start() + 1 if c else pos) > pos: out += enc.encode_ordinary(part[pos:cut])
+            e = _NEXT_CUT.search(part, m.start())                     # ...and after it
+            end = e.start() + 1 if e else n
+            out += self._ids(GPT2_REGEX.findall(part, cut, end)); pos = end
+    return out
 
 # %% ../nbs/03_tokenizer.ipynb #38e508c0
 def iter_documents(path,  # a text file
