@@ -113,6 +113,7 @@ def mbps(nbytes: int, f, repeat: int = 1) -> float:
 def encode(path: Path, mb: float, tok_dir: Path | None, procs: int):
     import numpy as np
     import tiktoken
+    from cs336_lm.bpe import GPT2_SPLIT_PATTERN
     from cs336_lm.core import fixture
     from cs336_lm.data import encode_file
     from cs336_lm.tokenizer import Tokenizer
@@ -124,7 +125,10 @@ def encode(path: Path, mb: float, tok_dir: Path | None, procs: int):
     vocabs = [("GPT-2 50K", gpt2, tik)]
     if tok_dir is not None and (tok_dir / "vocab.json").exists():
         ours = lambda: Tokenizer.from_files(tok_dir / "vocab.json", tok_dir / "merges.txt", [EOT])
-        vocabs.append((f"trained {tok_dir.name.rsplit('_', 1)[1]}", ours, ours().with_tiktoken()._tiktoken))
+        t = ours()                                      # the reference: a tiktoken Encoding of the same vocabulary
+        ranks = {b: i for i, b in t.vocab.items() if i != t.special_ids[EOT]}
+        ref = tiktoken.Encoding("trained", pat_str=GPT2_SPLIT_PATTERN, mergeable_ranks=ranks, special_tokens=t.special_ids)
+        vocabs.append((f"trained {tok_dir.name.rsplit('_', 1)[1]}", ours, ref))
     for name, make, enc in vocabs:
         want = enc.encode(text, allowed_special="all")
         t_tik = mbps(nb, lambda: enc.encode(text, allowed_special="all"))

@@ -281,17 +281,17 @@ def engine(self: Tokenizer) -> str: return "python" if getattr(self, "_tiktoken"
 def _encode_tiktoken(self: Tokenizer, text: str) -> list[int]:
     "`encode` through tiktoken: ASCII stretches whole, our pre-tokens around non-ASCII characters, specials kept."
     parts = self._special_split.split(text) if self._special_split is not None else [text]
-    enc, out = self._tiktoken, []
+    ordinary, ids, out = self._tiktoken._core_bpe.encode_ordinary, self._ids, []   # the Rust calls themselves
     for k, part in enumerate(parts):
         if k % 2: out.append(self.special_ids[part]); continue     # odd positions hold the special tokens
         pos, n = 0, len(part)
         while pos < n:
-            if (m := _NON_ASCII.search(part, pos)) is None: out += enc.encode_ordinary(part[pos:]); break
+            if (m := _NON_ASCII.search(part, pos)) is None: out += ordinary(part[pos:]); break
             c = _LAST_CUT.search(part, pos, m.start() + 1)           # cut safely before the non-ASCII character...
-            if (cut := c.start() + 1 if c else pos) > pos: out += enc.encode_ordinary(part[pos:cut])
+            if (cut := c.start() + 1 if c else pos) > pos: out += ordinary(part[pos:cut])
             e = _NEXT_CUT.search(part, m.start())                     # ...and after it
             end = e.start() + 1 if e else n
-            out += self._ids(GPT2_REGEX.findall(part, cut, end)); pos = end
+            out += ids(GPT2_REGEX.findall(part, cut, end)); pos = end
     return out
 
 # %% ../nbs/03_tokenizer.ipynb #38e508c0
