@@ -14,7 +14,7 @@ def test_train_bpe_workers_die_with_parent(tmp_path: Path):
     rng = random.Random(0)
     words = ["".join(rng.choices("abcdefghijklmnop", k=rng.randint(2, 9))) for _ in range(50_000)]
     doc = " ".join(rng.choices(words, k=2_000)) + "<|endoftext|>"
-    (tmp_path/"t.txt").write_text(doc * 1_500, encoding="utf-8")          # ~20 MB: counting takes seconds
+    (tmp_path/"t.txt").write_text(doc * 4_000, encoding="utf-8")          # ~50 MB: counting takes seconds
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     cli = "import sys; from cs336_lm.cli import main; sys.exit(main())"     # what the `cs336-lm` script runs
     p = subprocess.Popen([sys.executable, "-c", cli, "train-bpe", str(tmp_path/"t.txt"), "--vocab-size", "1000",
@@ -25,7 +25,8 @@ def test_train_bpe_workers_die_with_parent(tmp_path: Path):
         workers = [c for c in parent.children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
         time.sleep(0.05)
     assert len(workers) == 2, f"workers never started: {p.poll()=}"
-    time.sleep(1.0)                                                          # let them get to work
+    time.sleep(0.5)                                                          # let them get to work
+    assert all(map(_alive, workers)), "the workers finished before the kill: make the text longer"
     os.kill(p.pid, signal.SIGKILL)
     assert p.wait(timeout=30) == -signal.SIGKILL
     deadline = time.time() + 30
