@@ -263,7 +263,8 @@ def _tiktoken_piece(enc, piece: str) -> tuple[int, ...]: return tuple(enc._encod
 @patch
 def with_tiktoken(self: Tokenizer) -> Tokenizer:
     "Merge new pre-tokens with tiktoken's BPE when that is exact for this vocabulary (see above), else warn; returns self."
-    import tiktoken
+    try: import tiktoken
+    except ImportError: raise ImportError("with_tiktoken needs the tiktoken package (pip install tiktoken)") from None
     if (why := self.tiktoken_mismatch()) is not None:
         warnings.warn(f"tiktoken would not encode exactly like these merges ({why}): keeping the Python encoder")
         return self
