@@ -1,4 +1,4 @@
-"""Learn a byte-level BPE vocabulary: a naive trainer that follows the handout word for word, then a fast one — parallel pre-tokenization over chunks and incremental pair counts with a priority queue — that gives exactly the same merges.
+"""Learn a byte-level BPE vocabulary: a naive trainer that follows the handout word for word, then a fast one — parallel pre-tokenization over chunks, incremental pair counts with a priority queue, and NumPy merges over one flat array for corpora with millions of distinct words — that gives exactly the same merges.
 
 Docs: https://cs336-lm.github.io/cs336-lm/bpe.html.md"""
 
@@ -14,20 +14,25 @@ import importlib
 import multiprocessing as mp
 import os
 import sys
+import threading
+import time
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import regex
 
 from .core import atomic_write
 
 # %% auto #0
-__all__ = ['GPT2_SPLIT_PATTERN', 'GPT2_REGEX', 'CHUNK_BYTES', 'check_special_tokens', 'special_splitter', 'gpt2_pretokenize',
-           'initial_vocab', 'check_vocab_size', 'train_bpe_naive', 'find_chunk_boundaries', 'count_pretokens',
-           'merge_words', 'train_bpe', 'bytes_to_unicode', 'save_bpe', 'load_bpe', 'train_bpe_cli']
+__all__ = ['GPT2_SPLIT_PATTERN', 'GPT2_REGEX', 'CHUNK_BYTES', 'FLAT_MIN', 'check_special_tokens', 'special_splitter',
+           'gpt2_pretokenize', 'initial_vocab', 'check_vocab_size', 'train_bpe_naive', 'find_chunk_boundaries',
+           'count_pretokens', 'merge_words', 'flat_words', 'pair_keys', 'sum_by_key', 'non_overlapping', 'merge_at',
+           'PairIndex', 'merge_flat', 'train_bpe', 'bytes_to_unicode', 'save_bpe', 'load_bpe', 'train_bpe_cli']
 
 # %% ../nbs/02_bpe.ipynb #a6f15aab
 GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -131,22 +136,41 @@ def _newline_bounds(file: BinaryIO, desired_num_chunks: int) -> list[int]:
     return _snap_bounds(file, desired_num_chunks, find, 2)
 
 # %% ../nbs/02_bpe.ipynb #eff31305
-def _count_chunk(args) -> Counter:
-    "Pre-token counts of bytes `[start, end)` of a file (run in a worker process)."
-    path, start, end, special_tokens = args
+def _count_chunk(path: str, start: int, end: int, special_tokens: list[str], counts: Counter) -> None:
+    "Add the pre-token counts of bytes `[start, end)` of a file to `counts`."
     with open(path, "rb") as f:
         f.seek(start); data = f.read(end - start)
     try: text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ValueError(f"{path} is not valid UTF-8: byte {start + e.start} ({data[e.start:e.start + 1]!r}) {e.reason}") from None
     del data                                               # hold the chunk once, as text
-    counts, pos = Counter(), 0
+    pos = 0
     if splitter := special_splitter(special_tokens):       # the stretches between special tokens, without copying them
         for m in splitter.finditer(text):
             counts.update(GPT2_REGEX.findall(text, pos, m.start())); pos = m.end()
     counts.update(GPT2_REGEX.findall(text, pos))
+
+_done = None  # in a worker: the shared array where it counts the chunks it has finished
+
+def _worker_init(parent: int, done) -> None:
+    "Start of each worker: remember the progress array, and exit as soon as the parent is gone (even killed with -9)."
+    global _done
+    _done = done
+    def watch():
+        while os.getppid() == parent: time.sleep(0.2)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
+
+def _count_chunks(args) -> Counter:
+    "The pre-token counts of several chunks of a file, added up in one `Counter` (run in a worker process)."
+    path, spans, special_tokens, slot = args
+    counts = Counter()
+    for start, end in spans:
+        _count_chunk(path, start, end, special_tokens, counts)
+        _done[slot] += 1
     return counts
 
+# %% ../nbs/02_bpe.ipynb #c0a1e7b2
 def _interactive() -> bool:
     "Whether someone is watching: a terminal on stderr, or a Jupyter kernel."
     return sys.stderr.isatty() or "ipykernel" in sys.modules
@@ -169,26 +193,29 @@ def count_pretokens(input_path: str | os.PathLike,   # UTF-8 text file
         with open(path, "rb") as f: bounds = find_chunk_boundaries(f, n_chunks, special_tokens[0].encode("utf-8"))
     else:
         with open(path, "rb") as f: bounds = _newline_bounds(f, n_chunks)
-    jobs = [(str(path), a, b, special_tokens) for a, b in zip(bounds, bounds[1:])]
-    total, bar = Counter(), (_bar(len(jobs), "pre-tokenizing", "chunk") if progress else None)
-    def add(c: Counter):
-        total.update(c)
-        if bar is not None: bar.update(1)
-    if num_processes <= 1 or len(jobs) == 1:
-        for job in jobs: add(_count_chunk(job))
+    spans = list(zip(bounds, bounds[1:]))
+    bar = _bar(len(spans), "pre-tokenizing", "chunk") if progress else None
+    total = Counter()
+    if num_processes <= 1 or len(spans) == 1:
+        for a, b in spans:
+            _count_chunk(str(path), a, b, special_tokens, total)
+            if bar is not None: bar.update(1)
     else:
-        # Workers import the worker function by name; take it from the installed module, so that this also works
-        # when the code runs inside a notebook, where the function defined above lives in `__main__`.
-        worker = importlib.import_module("cs336_lm.bpe")._count_chunk
-        n = min(num_processes, len(jobs))
-        with ProcessPoolExecutor(n, mp_context=mp.get_context("spawn")) as ex:
-            pending = set()
-            for job in jobs:               # at most two chunks per worker in flight: bounded memory, whatever the file size
-                if len(pending) >= 2 * n:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for f in done: add(f.result())
-                pending.add(ex.submit(worker, job))
-            for f in pending: add(f.result())
+        # Each worker counts every n-th chunk into one Counter of its own: its memory is bounded by the distinct
+        # pre-tokens, and the main process adds up n Counters, not one per chunk. Workers import the functions by
+        # name; take them from the installed module, so that this also works inside a notebook (`__main__`).
+        mod, n = importlib.import_module("cs336_lm.bpe"), min(num_processes, len(spans))
+        ctx = mp.get_context("spawn")
+        done = ctx.RawArray("q", n)                        # chunks finished per worker, for the progress bar
+        with ProcessPoolExecutor(n, mp_context=ctx, initializer=mod._worker_init, initargs=(os.getpid(), done)) as ex:
+            pending = {ex.submit(mod._count_chunks, (str(path), spans[k::n], special_tokens, k)) for k in range(n)}
+            while pending:
+                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                if bar is not None: bar.update(sum(done) - bar.n)
+                for f in finished:
+                    c = f.result()
+                    if len(c) > len(total): c, total = total, c    # add the smaller Counter into the larger
+                    total.update(c)
     if bar is not None: bar.close()
     return total
 
@@ -249,7 +276,129 @@ def merge_words(words: list[list[int]],           # each distinct pre-token as a
     if bar is not None: bar.close()
     return merges
 
+# %% ../nbs/02_bpe.ipynb #f1a7c002
+def flat_words(counts: dict[str, int],   # distinct pre-token -> how often it occurs
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    "Pre-tokens of 2+ bytes end to end: symbols, next and previous position in the word (-1 at its ends), count."
+    data = [s.encode("utf-8") for s in counts]
+    freq = np.fromiter(counts.values(), np.int64, len(data))
+    lens = np.fromiter(map(len, data), np.int64, len(data))
+    if not (keep := lens > 1).all():                   # a one-byte word has no pair: it never changes
+        data, freq, lens = [d for d, k in zip(data, keep) if k], freq[keep], lens[keep]
+    sym = np.frombuffer(b"".join(data), np.uint8).astype(np.int32)
+    ends, n = np.cumsum(lens), len(sym)
+    nxt = np.arange(1, n + 1, dtype=np.int32); nxt[ends - 1] = -1
+    prv = np.arange(-1, n - 1, dtype=np.int32); prv[ends - lens] = -1
+    return sym, nxt, prv, np.repeat(freq, lens)
+
+# %% ../nbs/02_bpe.ipynb #f1a7c005
+_SHIFT = 31   # a pair (a, b) is the int64 (a << 31) | b
+
+def pair_keys(sym: np.ndarray, nxt: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    "The pairs that start at positions `pos`, as int64 keys."
+    return (sym[pos].astype(np.int64) << _SHIFT) | sym[nxt[pos]]
+
+def sum_by_key(keys: np.ndarray, weights: np.ndarray) -> tuple[list[int], list[int]]:
+    "The distinct `keys` in order and the sum of `weights` for each, zero sums left out (as Python lists)."
+    if not len(keys): return [], []
+    o = np.argsort(keys, kind="stable"); keys = keys[o]
+    first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    sums = np.add.reduceat(weights[o], first)
+    nz = sums != 0
+    return keys[first[nz]].tolist(), sums[nz].tolist()
+
+# %% ../nbs/02_bpe.ipynb #f1a7c009
+def non_overlapping(P: np.ndarray, prv: np.ndarray) -> np.ndarray:
+    "Of the sorted starts `P` of a pair `(a, a)`, those a left-to-right merge takes: in a run `a a a a`, the 1st and 3rd."
+    chained = np.zeros(len(P), bool)
+    chained[1:] = prv[P[1:]] == P[:-1]                 # this occurrence begins where the one before it ends
+    run_start = np.flatnonzero(~chained)[np.cumsum(~chained) - 1]
+    return P[(np.arange(len(P)) - run_start) % 2 == 0]
+
+def merge_at(sym, nxt, prv, wt, P: np.ndarray, a: int, b: int, new: int) -> tuple[np.ndarray, np.ndarray]:
+    "Merge the pairs `(a, b)` at `P` into `new` in place; keys of the pairs next to them that end (-count) or begin (+count)."
+    Q, L = nxt[P], prv[P]
+    R, L = nxt[Q], L[L >= 0]
+    if a == b: gone = np.unique(np.concatenate([L, Q[R >= 0]]))
+    else:                                              # in `a b a b`, the pair left of the 2nd is right of the 1st
+        twice = sym[L] == b
+        twice[twice] = (prv[L[twice]] >= 0) & (sym[prv[L[twice]]] == a)
+        gone = np.concatenate([L[~twice], Q[R >= 0]])
+    gone_keys = pair_keys(sym, nxt, gone)
+    sym[P], sym[Q], nxt[P] = new, -1, R
+    prv[R[R >= 0]] = P[R >= 0]
+    L = prv[P]; L = L[L >= 0]
+    born = np.concatenate([L[sym[L] != new], P[R >= 0]])     # `(new, new)` from `a b a b` counted once
+    return np.concatenate([gone_keys, pair_keys(sym, nxt, born)]), np.concatenate([-wt[gone], wt[born]])
+
+# %% ../nbs/02_bpe.ipynb #f1a7c013
+class PairIndex:
+    "Where each pair occurs, filed under its newer token: that token's positions, grouped once by their older neighbour."
+    def __init__(self, sym: np.ndarray, nxt: np.ndarray, prv: np.ndarray):
+        self.sym, self.nxt, self.prv = sym, nxt, prv
+        o = np.argsort(sym, kind="stable").astype(np.int32)
+        bounds = np.searchsorted(sym[o], np.arange(257)).tolist()
+        self.pos = {t: o[bounds[t]:bounds[t + 1]] for t in range(256)}   # token -> where it was made (sorted)
+        self.groups = ({}, {})   # [by right neighbour?][token] -> (older neighbours, group bounds, positions grouped)
+
+    def _group(self, t: int, right: bool) -> tuple:
+        sym, p = self.sym, self.pos[t]
+        p = p[sym[p] == t]                                 # still `t` (not merged into something newer since)
+        nb = (self.nxt if right else self.prv)[p]
+        p, nb = p[nb >= 0], sym[nb[nb >= 0]]
+        keep = nb <= t if right else nb < t                # `(t, t)` is filed by right neighbour
+        p, nb = p[keep], nb[keep]
+        o = np.argsort(nb, kind="stable")                  # stable: each group's positions stay sorted
+        u, first = np.unique(nb[o], return_index=True)
+        return u, np.append(first, len(o)), p[o]
+
+    def find(self, a: int, b: int) -> np.ndarray:
+        "The sorted positions where the pair `(a, b)` starts now."
+        sym, right, t, other = self.sym, a >= b, max(a, b), min(a, b)
+        if t not in self.groups[right]: self.groups[right][t] = self._group(t, right)
+        u, bounds, ps = self.groups[right][t]
+        if (i := int(np.searchsorted(u, other))) == len(u) or u[i] != other: return ps[:0]
+        cand = ps[bounds[i]:bounds[i + 1]]
+        P, Q = (cand, self.nxt[cand]) if right else (self.prv[cand], cand)
+        ok = (sym[cand] == t) & (P >= 0) & (Q >= 0)
+        ok[ok] = (sym[P[ok]] == a) & (sym[Q[ok]] == b)
+        return P[ok]
+
+# %% ../nbs/02_bpe.ipynb #f1a7c015
+def merge_flat(sym, nxt, prv, wt,                  # the words as `flat_words` lays them out; merged in place
+               vocab: dict[int, bytes],            # id -> bytes; grows by one entry per merge
+               num_merges: int,                    # how many merges to make
+               progress: bool = False,             # show a progress bar
+               ) -> list[tuple[bytes, bytes]]:
+    "`merge_words` on flat arrays: each merge rewrites every occurrence of the pair at once, with NumPy."
+    pos = np.flatnonzero(nxt >= 0)
+    count = dict(zip(*sum_by_key(pair_keys(sym, nxt, pos), wt[pos]))); del pos
+    index, desc, low = PairIndex(sym, nxt, prv), {i: _desc_key(t) for i, t in vocab.items()}, (1 << _SHIFT) - 1
+    def entry(k: int, c: int) -> tuple: return (-c, desc[k >> _SHIFT], desc[k & low], k)
+    heap = [entry(k, c) for k, c in count.items()]; heapq.heapify(heap)
+    merges, bar = [], (_bar(num_merges, "merges", "merge") if progress else None)
+    while len(merges) < num_merges and heap:
+        neg, _, _, key = heapq.heappop(heap)
+        if (c := count.get(key, 0)) != -neg:           # the count fell since this entry was pushed: push the true one
+            if c: heapq.heappush(heap, entry(key, c))
+            continue
+        a, b, new = key >> _SHIFT, key & low, len(vocab)
+        vocab[new] = vocab[a] + vocab[b]; desc[new] = _desc_key(vocab[new])
+        merges.append((vocab[a], vocab[b])); del count[key]
+        P = index.find(a, b)
+        index.pos[new] = P = non_overlapping(P, prv) if a == b else P
+        for k, d in zip(*sum_by_key(*merge_at(sym, nxt, prv, wt, P, a, b, new))):
+            if (c := count.get(k, 0) + d) > 0:
+                count[k] = c
+                if d > 0: heapq.heappush(heap, entry(k, c))   # a fall needs no push (see above)
+            else: count.pop(k, None)
+        if bar is not None: bar.update(1)
+    if bar is not None: bar.close()
+    return merges
+
 # %% ../nbs/02_bpe.ipynb #0b9f7058
+FLAT_MIN = 1 << 17   # characters in the distinct pre-tokens from which `merge_flat` is faster than `merge_words`
+
 def train_bpe(input_path: str | os.PathLike,      # UTF-8 training text
               vocab_size: int,                    # final size: 256 bytes + special tokens + merges
               special_tokens: list[str] | None = None,  # e.g. ["<|endoftext|>"]; never merged, never split
@@ -265,9 +414,18 @@ def train_bpe(input_path: str | os.PathLike,      # UTF-8 training text
     if num_processes is None: num_processes = 1 if size < 8_000_000 else (os.cpu_count() or 1)
     if progress is None: progress = size > 64_000_000 and _interactive()
     counts = count_pretokens(path, special_tokens, num_processes, progress)
-    vocab = initial_vocab(special_tokens)
-    words = [list(s.encode("utf-8")) for s in counts]
-    merges = merge_words(words, list(counts.values()), vocab, vocab_size - len(vocab), progress)
+    if not counts: raise ValueError(f"training text {str(path)!r} is empty" + (" apart from special tokens" if size else ""))
+    vocab, chars = initial_vocab(special_tokens), sum(map(len, counts))
+    num_merges = vocab_size - len(vocab)
+    if progress: print(f"{len(counts):,} distinct pre-tokens, {chars:,} characters", file=sys.stderr)
+    if chars < FLAT_MIN:               # small: NumPy's cost per call would outweigh what it saves
+        merges = merge_words([list(s.encode("utf-8")) for s in counts], list(counts.values()), vocab, num_merges, progress)
+    else:
+        arrays = flat_words(counts); del counts        # the Counter is not needed any more: free it before merging
+        merges = merge_flat(*arrays, vocab, num_merges, progress)
+    if len(merges) < num_merges:
+        warnings.warn(f"{path}: vocab_size {vocab_size:,} cannot be reached: after {len(merges):,} merges every "
+                      f"pre-token is a single token; the vocabulary has {len(vocab):,} tokens")
     return vocab, merges
 
 # %% ../nbs/02_bpe.ipynb #55808702

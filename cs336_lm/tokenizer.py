@@ -13,14 +13,16 @@ import random
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator
+from functools import partial
 from itertools import chain, repeat
 from pathlib import Path
 
 import regex
 from fastcore.basics import patch
 
-from .bpe import GPT2_REGEX, check_special_tokens, load_bpe, save_bpe
+from .bpe import GPT2_REGEX, GPT2_SPLIT_PATTERN, check_special_tokens, load_bpe, save_bpe
 
 # %% auto #0
 __all__ = ['ASCII_GPT2_REGEX', 'TOKENIZER_FILES', 'merge_ids', 'merge_ids_heap', 'pretokenize', 'Tokenizer', 'iter_documents',
@@ -226,6 +228,7 @@ def encode(self: Tokenizer,
     if not isinstance(text, str):
         hint = " (decode bytes to str first)" if isinstance(text, (bytes, bytearray)) else ""
         raise TypeError(f"encode expects a str, got {type(text).__name__}{hint}")
+    if getattr(self, "_tiktoken", None) is not None: return self._encode_tiktoken(text)   # see `with_tiktoken`
     if self._special_split is None: return self._ids(pretokenize(text))
     pieces = []
     for i, part in enumerate(self._special_split.split(text)):
@@ -350,6 +353,59 @@ def from_hf(cls: Tokenizer,
         _hf_check(owner.setdefault(t, i) == i, path, f"ids {owner[t]} and {i} both stand for {t!r}")
     merges = [m.split(" ") if isinstance(m, str) else m for m in model.get("merges", [])]
     return cls(vocab, [(unspell(a), unspell(b)) for a, b in merges], [a["content"] for a in added])
+
+# %% ../nbs/03_tokenizer.ipynb #a7c10002
+@patch
+def tiktoken_mismatch(self: Tokenizer) -> str | None:
+    "Why tiktoken's BPE could encode differently from the merges with this vocabulary; None if it cannot."
+    if None in self._byte_ids: return f"byte 0x{self._byte_ids.index(None):02x} has no token"
+    ids = set(self._merged) | set(self._byte_ids)
+    if clash := [s for s, i in self.special_ids.items() if i in ids]: return f"special token {clash[0]!r} is also a regular token"
+    for r in range(1, len(self._merged)):
+        if self._merged[r] <= self._merged[r - 1]: return f"merge {r} makes id {self._merged[r]}, not above merge {r - 1}'s"
+    specials = set(self.special_ids.values())
+    for i, t in self.vocab.items():
+        if i in specials: continue
+        if (got := merge_ids([self._byte_ids[b] for b in t], self._ranks, self._merged)) != [i]:
+            return f"token {i} ({t!r}): its bytes merge into {got}, not into the token itself"
+    return None
+
+def _tiktoken_piece(enc, piece: str) -> tuple[int, ...]: return tuple(enc._encode_single_piece(piece.encode("utf-8")))
+
+@patch
+def with_tiktoken(self: Tokenizer) -> Tokenizer:
+    "Merge new pre-tokens with tiktoken's BPE when that is exact for this vocabulary (see above), else warn; returns self."
+    try: import tiktoken
+    except ImportError: raise ImportError("with_tiktoken needs the tiktoken package (pip install tiktoken)") from None
+    if (why := self.tiktoken_mismatch()) is not None:
+        warnings.warn(f"tiktoken would not encode exactly like these merges ({why}): keeping the Python encoder")
+        return self
+    specials = set(self.special_ids.values())
+    self._tiktoken = tiktoken.Encoding(f"cs336-bpe-{len(self.vocab)}", pat_str=GPT2_SPLIT_PATTERN, special_tokens={},
+                                       mergeable_ranks={t: i for i, t in self.vocab.items() if i not in specials})
+    self._bpe = partial(_tiktoken_piece, self._tiktoken)     # replaces the method for this tokenizer only
+    return self
+
+@patch(as_prop=True)
+def engine(self: Tokenizer) -> str: return "python" if getattr(self, "_tiktoken", None) is None else "tiktoken"
+
+# %% ../nbs/03_tokenizer.ipynb #a7c10009
+@patch
+def _encode_tiktoken(self: Tokenizer, text: str) -> list[int]:
+    "`encode` through tiktoken: ASCII stretches whole, our pre-tokens around non-ASCII characters, specials kept."
+    parts = self._special_split.split(text) if self._special_split is not None else [text]
+    ordinary, ids, out = self._tiktoken._core_bpe.encode_ordinary, self._ids, []   # the Rust calls themselves
+    for k, part in enumerate(parts):
+        if k % 2: out.append(self.special_ids[part]); continue     # odd positions hold the special tokens
+        pos, n = 0, len(part)
+        while pos < n:
+            if (m := _NON_ASCII.search(part, pos)) is None: out += ordinary(part[pos:]); break
+            c = _LAST_CUT.search(part, pos, m.start() + 1)           # cut safely before the non-ASCII character...
+            if (cut := c.start() + 1 if c else pos) > pos: out += ordinary(part[pos:cut])
+            e = _NEXT_CUT.search(part, m.start())                     # ...and after it
+            end = e.start() + 1 if e else n
+            out += ids(GPT2_REGEX.findall(part, cut, end)); pos = end
+    return out
 
 # %% ../nbs/03_tokenizer.ipynb #38e508c0
 def iter_documents(path,  # a text file
