@@ -8,6 +8,7 @@ Docs: https://cs336-lm.github.io/cs336-lm/tokenizer.html.md"""
 from __future__ import annotations
 
 import heapq
+import json
 import os
 import random
 import re
@@ -22,7 +23,8 @@ from pathlib import Path
 import regex
 from fastcore.basics import patch
 
-from .bpe import GPT2_REGEX, GPT2_SPLIT_PATTERN, check_special_tokens, load_bpe, save_bpe
+from .bpe import GPT2_REGEX, GPT2_SPLIT_PATTERN, bytes_to_unicode, check_special_tokens, load_bpe, save_bpe
+from .core import atomic_write
 
 # %% auto #0
 __all__ = ['ASCII_GPT2_REGEX', 'TOKENIZER_FILES', 'merge_ids', 'merge_ids_heap', 'pretokenize', 'Tokenizer', 'iter_documents',
@@ -286,12 +288,6 @@ def encode_iterable(self: Tokenizer,
     if buf: yield from self.encode(buf)
 
 # %% ../nbs/03_tokenizer.ipynb #d1a2cb63
-import json
-from pathlib import Path
-
-from .bpe import bytes_to_unicode
-from .core import atomic_write
-
 def _byte_level(**kw) -> dict:
     "Hugging Face's ByteLevel component: GPT-2's byte map and regex, no space added in front of the text."
     return {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True, **kw}
