@@ -101,7 +101,7 @@ def test_train_without_data(work: Path):
 
 
 RUN_DIR_CASES = [  # flags for training into the finished run `done/`, the expected message
-    ([], "already holds a run (config.json, metrics.jsonl, ckpt.pt, summary.json): pass --resume to continue it, or --overwrite"),
+    ([], "already holds a run (config.json, metrics.jsonl, ckpt.pt, summary.json, ckpt.pt.prev): pass --resume to continue it, or --overwrite"),
     (["--resume", "--max-lr", "0.02"], "cannot resume"),
     (["--resume", "--max-lr", "0.02"], "max_lr (0.01 → 0.02)"),
     (["--resume", "--seed", "4"], "seed (3 → 4)"),

@@ -86,7 +86,7 @@ def test_local_jobs_killed_and_resumed_match_sequential(base, reference, tmp_pat
     assert f"| {NAMES[1]} | running |" in results_table(got)
     plot_curves(got)
     # changed settings are an error, from inside the job too
-    with pytest.raises(RuntimeError, match=r"other settings \(batch_size\)"):
+    with pytest.raises(RuntimeError, match=r"other settings: batch_size \(8 → 4\)"):
         sweep("s", dataclasses.replace(base, batch_size=4), runs, executor=ex, max_lr=[3e-3])
     # the same sweep again: the finished run is not submitted, the killed one resumes from its checkpoint
     mtime = (runs/NAMES[0]/"metrics.jsonl").stat().st_mtime
