@@ -131,12 +131,12 @@ class TransformerLM(nn.Module):
 
     def forward(self,
                 token_ids: Tensor,               # (..., T) integer ids, T <= context_length
-                kv_cache: KVCache | None = None,  # from `new_kv_cache`; positions continue from what it holds
+                kv_cache: KVCache | None = None,  # from `new_kv_cache`; token_ids are then (batch, T), positions from the cache
                 ) -> Tensor:                      # (..., T, vocab_size) logits
         c = self.config
         if token_ids.ndim == 0: raise ValueError("token_ids must have a sequence dimension, got a scalar")
         T = token_ids.shape[-1]
-        start = kv_cache.pos if kv_cache is not None else 0
+        start = kv_cache.pos if kv_cache is not None and not torch.compiler.is_compiling() else 0
         if start + T > c.context_length:
             what = f"{start} cached + {T} new tokens" if kv_cache is not None else f"sequence length {T}"
             raise ValueError(f"{what} exceeds the model's context_length={c.context_length}")
