@@ -54,8 +54,8 @@ def check_token_ids(ids: Tensor, num_embeddings: int) -> None:
     if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
         raise TypeError(f"token ids must be an integer tensor, got dtype {ids.dtype}")
     if torch.compiler.is_compiling() or ids.numel() == 0: return
-    lo, hi = ids.min(), ids.max()
-    if lo < 0 or hi >= num_embeddings:
+    lo, hi = torch.aminmax(ids)
+    if ((lo < 0) | (hi >= num_embeddings)).item():    # one read-back (on a GPU: one wait for the device)
         bad = int(hi) if hi >= num_embeddings else int(lo)
         raise ValueError(f"token id {bad} is out of range for a vocabulary of {num_embeddings} (valid: 0..{num_embeddings - 1})")
 
