@@ -201,6 +201,7 @@ class MultiHeadSelfAttention(nn.Module):
                 token_positions: Tensor | None = None,  # (..., T) positions for RoPE; None = 0..T-1 (or from the cache)
                 kv_cache: KVCache | None = None,        # cache to read earlier keys/values from and append to
                 layer: int = 0,                         # this layer's slot in `kv_cache`
+                blocked: Tensor | None = None,          # the cache's mask, if the caller computed it once for all layers
                 ) -> Tensor:                            # (..., T, d_model)
         T = x.shape[-2]
         heads = lambda t: t.unflatten(-1, (self.num_heads, self.d_k)).transpose(-3, -2)   # (..., h, T, dk), a view
@@ -216,7 +217,7 @@ class MultiHeadSelfAttention(nn.Module):
                 pos = (kv_cache.positions(T) if token_positions is None else token_positions).unsqueeze(-2)
                 cos, sin = self.rope.tables(pos, q.dtype)
                 q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-            blocked = kv_cache.blocked(T)                      # computed before `update` moves the position on
+            if blocked is None: blocked = kv_cache.blocked(T)  # computed before `update` moves the position on
             k, v = kv_cache.update(layer, k, v)                # (batch, h, max_seq_len, dk)
             out = self.attend(q, k.to(q.dtype), v.to(q.dtype), blocked)
         return self.output_proj(out.transpose(-3, -2).flatten(-2))
