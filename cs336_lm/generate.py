@@ -12,6 +12,7 @@ import json
 import math
 import os
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -68,6 +69,23 @@ def sample_token(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 
     return int(sample_next(logits, temperature, top_p, generator))
 
 # %% ../nbs/14_generate.ipynb #3ae0882a
+_COMPILED_STEPS: dict = {}                     # torch.compile options -> the compiled one-token step
+_DECODE_CACHES = weakref.WeakKeyDictionary()   # model -> {(batch, device, dtype): KVCache} kept for compiled steps
+
+def _one_token(model: TransformerLM, tok: torch.Tensor, cache) -> torch.Tensor:
+    "Next-token logits `(batch, vocab)` for one new token per row: the step that is compiled."
+    return model(tok, kv_cache=cache)[:, -1]
+
+def _compiled_decoder(model: TransformerLM, batch: int, compile: bool | dict):
+    "A cache kept for `model` and the compiled step: the same objects on every call, so nothing is compiled twice."
+    opts = compile if isinstance(compile, dict) else dict(mode="reduce-overhead")
+    key = repr(sorted(opts.items()))
+    if key not in _COMPILED_STEPS: _COMPILED_STEPS[key] = torch.compile(_one_token, **opts)
+    w = next(model.parameters())
+    caches = _DECODE_CACHES.setdefault(model, {})
+    if (batch, w.device, w.dtype) not in caches: caches[batch, w.device, w.dtype] = model.new_kv_cache(batch)
+    return caches[batch, w.device, w.dtype], _COMPILED_STEPS[key]
+
 @torch.no_grad()
 def decode_chunks(model: TransformerLM,            # the language model
                   prompts: Sequence[Sequence[int]],  # one list of token ids per row (each at least one token)
@@ -88,10 +106,8 @@ def decode_chunks(model: TransformerLM,            # the language model
     if sync_every is None: sync_every = 1 if device.type == "cpu" else 16
     seq = torch.tensor([[0] * (P - len(p)) + p + [0] * max_new_tokens for p in prompts], device=device)  # left-padded
     pad = torch.tensor([P - len(p) for p in prompts], device=device)
-    cache = model.new_kv_cache(B) if use_cache else None
-    step = lambda tok: model(tok, kv_cache=cache)[:, -1]
-    if cache is not None and compile:
-        step = torch.compile(step, **(compile if isinstance(compile, dict) else dict(mode="reduce-overhead")))
+    if use_cache and compile: cache, one_token = _compiled_decoder(model, B, compile)
+    else: cache, one_token = (model.new_kv_cache(B) if use_cache else None), _one_token
     n, start, fed = P, 0, 0                  # slots filled; the window is seq[:, start:n]; slots of it in the cache
     was_training = model.training
     model.eval()
@@ -106,7 +122,7 @@ def decode_chunks(model: TransformerLM,            # the language model
                 logits = model(seq[:, start:n], kv_cache=c)[:, -1]
                 fed = n - start
             else:                                                 # one token per row
-                logits = step(seq[:, n - 1:n])
+                logits = one_token(model, seq[:, n - 1:n], cache)
                 if compile: cache.length += 1                     # a compiled step leaves the host-side count to us
                 fed += 1
             seq[:, n] = sample_next(logits, temperature, top_p, generator)
