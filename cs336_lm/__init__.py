@@ -24,7 +24,7 @@ _API = {
     "schedule": ["get_lr_cosine_schedule", "gradient_clipping"],
     "checkpoint": ["save_checkpoint", "load_checkpoint", "read_checkpoint"],
     "train": ["TrainConfig", "train", "evaluate", "read_metrics"],
-    "generate": ["generate", "load_for_generation", "run_pipeline"],
+    "generate": ["generate", "generate_batch", "load_for_generation", "run_pipeline"],
     "experiments": ["run_experiment", "sweep", "load_runs", "plot_curves", "results_table", "full_val_loss", "prepare_tokens", "cpu_base", "full_base"],
 }
 _WHERE = {name: module for module, names in _API.items() for name in names}
