@@ -1,6 +1,6 @@
 """Training-step throughput of the course's pieces against the same step built from PyTorch built-ins.
 
-Ours: `cs336_lm` TransformerLM + cross_entropy + gradient_clipping + AdamW (the pieces `train` uses; foreach paths on
+Ours: `cs336_lm` TransformerLM (as is, and with `fused_attention=True`) + cross_entropy + gradient_clipping + AdamW (the pieces `train` uses; foreach paths on
 GPUs). Reference: the same architecture from nn.Linear / nn.Embedding / nn.RMSNorm / F.scaled_dot_product_attention
 (bench/_common.py) with F.cross_entropy, clip_grad_norm_ and torch.optim.AdamW (fused=True on CUDA). Both draw their
 batches with `cs336_lm.data.get_batch` from the same token array, so the difference is the model, loss, clipping and
@@ -12,6 +12,7 @@ step (kernel launches on CUDA) are printed as well: the CPU-visible proxies of G
     python bench/bench_train.py --device cuda --compile --dtype bf16      # the handout's model at batch 128
 """
 import argparse
+import dataclasses
 import time
 
 import numpy as np
@@ -37,7 +38,7 @@ def make_loop(kind, c, data, a, dev):
         opt = torch.optim.AdamW(m.parameters(), **HP, **({"fused": True} if dev.type == "cuda" else {}))
         loss_fn, clip = (lambda lg, y: F.cross_entropy(lg.flatten(0, 1), y.flatten())), torch.nn.utils.clip_grad_norm_
     else:
-        m = TransformerLM(c, device=dev)
+        m = TransformerLM(dataclasses.replace(c, fused_attention=kind == "ours_fused"), device=dev)
         opt = AdamW(m.parameters(), **HP)
         loss_fn, clip = cross_entropy, gradient_clipping
     fwd = lambda x, y: loss_fn(m(x), y)
@@ -60,14 +61,14 @@ def main():
           f"context {a.context}, batch {a.batch}")
     for mode in (["eager", "compiled"] if a.compile else ["eager"]):
         a.compiled = mode == "compiled"
-        loops = {k: make_loop(k, c, data, a, dev) for k in ("ours", "reference")}
+        loops = {k: make_loop(k, c, data, a, dev) for k in ("ours", "ours_fused", "reference")}
         t0 = time.perf_counter()
         wall, cpu = time_interleaved(loops, dev, a.rounds, warmup=2, per_round=a.steps)
         for k in loops:
-            print(f"{mode:8} {k:9}: {a.batch * a.context / wall[k]:12,.0f} tok/s ({wall[k] * 1e3:7.1f} ms wall, "
+            print(f"{mode:8} {k:10}: {a.batch * a.context / wall[k]:12,.0f} tok/s ({wall[k] * 1e3:7.1f} ms wall, "
                   f"{cpu[k] * 1e3:7.1f} ms CPU per step)  ratio to reference: wall {wall['reference'] / wall[k]:.3f}, "
                   f"CPU {cpu['reference'] / cpu[k]:.3f}")
-        for k in loops: print(f"{mode:8} {k:9}: per step {fmt_proxies(proxies(loops[k], dev))}")
+        for k in loops: print(f"{mode:8} {k:10}: per step {fmt_proxies(proxies(loops[k], dev))}")
         print(f"({mode}: {time.perf_counter() - t0:.0f} s in all)")
 
 
