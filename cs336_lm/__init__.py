@@ -28,7 +28,7 @@ _API = {
     "train_config": ["TrainConfig"],
     "parallel": ["DistInfo", "setup_distributed", "shard_model", "full_state", "load_full_state"],
     "train": ["Trainer", "train", "evaluate"],
-    "generate": ["generate", "load_trained", "load_for_generation"],
+    "generate": ["generate", "generate_batch", "load_trained", "load_for_generation"],
     "pipeline": ["run_pipeline", "SMALL_RUN", "FULL_RUN"],
     "experiments": ["run_experiment", "sweep", "load_runs", "plot_curves", "results_table", "full_val_loss", "prepare_tokens", "cpu_base", "full_base",
                     "cluster_executor", "RunJob"],

@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .layers import Linear, RMSNorm, RotaryPositionalEmbedding, check_positive_int, upcast
+from .layers import (Linear, RMSNorm, RotaryPositionalEmbedding, apply_rotary, check_positive_int, masked_attention,
+                             upcast)
 
 # %% auto #0
 __all__ = ['causal_mask', 'blocked_mask', 'attention_chunk', 'causal_attention', 'KVCache', 'MultiHeadSelfAttention']
@@ -94,7 +95,7 @@ def causal_attention(q: Tensor,       # (..., T, d_k) queries at absolute positi
 
 # %% ../nbs/06_attention.ipynb #e94a3223
 class KVCache:
-    "Preallocated per-layer keys and values for incremental decoding, plus how many positions each layer holds."
+    "Preallocated keys and values for incremental decoding; the write position is a tensor, so every step has the same shapes."
     def __init__(self,
                  num_layers: int,   # one slot per attention layer
                  batch_size: int,   # sequences decoded together
@@ -107,32 +108,57 @@ class KVCache:
         shape = (num_layers, batch_size, num_heads, max_seq_len, d_k)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
-        self.lengths = [0] * num_layers
+        self.index = torch.zeros((), dtype=torch.long, device=device)       # next slot to write (same for every row)
+        self.pad = torch.zeros(batch_size, dtype=torch.long, device=device)  # left-padding slots of each row
+        self.slots = torch.arange(max_seq_len, device=device)
+        self.length = 0                                # `index` as a Python int, kept in eager mode (for error messages)
+        if self.k.device.type == "cuda":               # fixed addresses: a compiled step can be a CUDA graph
+            for t in (self.k, self.v, self.index, self.pad, self.slots): torch._dynamo.mark_static_address(t)
 
     @property
     def pos(self) -> int:
-        "Number of positions cached (by the first layer): the absolute position of the next token."
-        return self.lengths[0]
+        "Number of slots filled: the slot of the next token (its position, for rows without padding)."
+        return self.length
 
     @property
     def max_seq_len(self) -> int: return self.k.shape[3]
 
-    def update(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        "Append `k`, `v` `(batch, heads, T, d_k)` to `layer`'s cache; return all its keys and values so far."
-        start, T = self.lengths[layer], k.shape[-2]
-        if k.shape[:2] != self.k.shape[1:3] or k.shape[-1] != self.k.shape[-1]:
-            raise ValueError(f"cache holds (batch, heads, ·, d_k) = {tuple(self.k.shape[1:3])} + ({self.k.shape[-1]},), "
-                             f"got keys of shape {tuple(k.shape)}")
-        if start + T > self.max_seq_len:
-            raise ValueError(f"KV cache is full: {start} cached + {T} new positions > max_seq_len={self.max_seq_len}")
-        self.k[layer, :, :, start:start + T] = k
-        self.v[layer, :, :, start:start + T] = v
-        self.lengths[layer] = start + T
-        return self.k[layer, :, :, :start + T], self.v[layer, :, :, :start + T]
+    def positions(self, T: int) -> Tensor:
+        "RoPE positions `(batch, T)` of the next `T` tokens: their slots minus each row's padding (0 inside the padding)."
+        return (self.index + self.slots[:T] - self.pad[:, None]).clamp_min(0)
 
-    def reset(self) -> KVCache:
-        "Forget everything cached (the memory is kept for reuse)."
-        self.lengths = [0] * len(self.lengths)
+    def blocked(self, T: int) -> Tensor:
+        "`(batch, 1, T, max_seq_len)` True where the next `T` queries may *not* attend: later slots and other rows' padding."
+        q = (self.index + self.slots[:T])[:, None]                   # (T, 1) slots of the queries
+        later = self.slots > q                                       # (T, S) causal
+        padding = (self.slots < self.pad[:, None, None]) & (self.slots != q)   # (B, T, S); a pad query sees itself
+        return (later | padding)[:, None]
+
+    def update(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        "Write `k`, `v` `(batch, heads, T, d_k)` at the next slots of `layer`; return all its (max_seq_len) keys and values."
+        T = k.shape[-2]
+        if not torch.compiler.is_compiling():
+            if k.shape[:2] != self.k.shape[1:3] or k.shape[-1] != self.k.shape[-1]:
+                raise ValueError(f"cache holds (batch, heads, ·, d_k) = {tuple(self.k.shape[1:3])} + ({self.k.shape[-1]},), "
+                                 f"got keys of shape {tuple(k.shape)}")
+            if self.length + T > self.max_seq_len:
+                raise ValueError(f"KV cache is full: {self.length} cached + {T} new positions > max_seq_len={self.max_seq_len}")
+        at = self.index + self.slots[:T]
+        self.k[layer].index_copy_(2, at, k.to(self.k.dtype)); self.v[layer].index_copy_(2, at, v.to(self.v.dtype))
+        if layer == self.k.shape[0] - 1: self.advance(T)   # the last layer has written: move on
+        return self.k[layer], self.v[layer]
+
+    def advance(self, T: int):
+        "Move the write position on by `T` slots (the host-side `length` too, except inside a compiled step)."
+        self.index += T
+        if not torch.compiler.is_compiling(): self.length += T
+
+    def reset(self, pad: Tensor | None = None) -> KVCache:
+        "Forget everything cached (the memory is kept); `pad`: left-padding slots of each row of the next prompt."
+        self.length = 0
+        self.index.zero_()
+        if pad is None: self.pad.zero_()
+        else: self.pad.copy_(torch.as_tensor(pad, dtype=torch.long))
         return self
 
     def __repr__(self):
@@ -175,26 +201,33 @@ class MultiHeadSelfAttention(nn.Module):
                 token_positions: Tensor | None = None,  # (..., T) positions for RoPE; None = 0..T-1 (or from the cache)
                 kv_cache: KVCache | None = None,        # cache to read earlier keys/values from and append to
                 layer: int = 0,                         # this layer's slot in `kv_cache`
+                blocked: Tensor | None = None,          # the cache's mask, if the caller computed it once for all layers
                 ) -> Tensor:                            # (..., T, d_model)
-        T, h, dk = x.shape[-2], self.num_heads, self.d_k
-        w_qkv = torch.cat((self.q_proj.weight, self.k_proj.weight, self.v_proj.weight))  # (3d, d)
-        qkv = (x @ w_qkv.T).unflatten(-1, (3, h, dk))          # (..., T, 3, h, dk)
-        q, k, v = (t.transpose(-3, -2) for t in qkv.movedim(-3, 0).unbind(0))   # 3 × (..., h, T, dk), no copies
-        start = kv_cache.lengths[layer] if kv_cache is not None else 0
+        T = x.shape[-2]
+        heads = lambda t: t.unflatten(-1, (self.num_heads, self.d_k)).transpose(-3, -2)   # (..., h, T, dk), a view
+        q, k, v = heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x))
         if self.q_norm is not None: q, k = self.q_norm(q), self.k_norm(k)
-        if self.rope is not None:
-            if token_positions is not None: token_positions = token_positions.unsqueeze(-2)  # broadcast over heads
-            q, k = self.rope(q, token_positions, start=start), self.rope(k, token_positions, start=start)
-        if kv_cache is not None: k, v = kv_cache.update(layer, k, v)  # (..., h, start+T, dk)
-        out = self.attend(q, k, v, start)                      # (..., h, T, dk)
+        if kv_cache is None:                                   # training and plain inference: causal over 0..T-1
+            if self.rope is not None:
+                if token_positions is not None: token_positions = token_positions.unsqueeze(-2)  # broadcast over heads
+                q, k = self.rope(q, token_positions), self.rope(k, token_positions)
+            out = self.attend(q, k, v)
+        else:                                                  # decoding: positions and mask come from the cache
+            if self.rope is not None:
+                pos = (kv_cache.positions(T) if token_positions is None else token_positions).unsqueeze(-2)
+                cos, sin = self.rope.tables(pos, q.dtype)
+                q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+            if blocked is None: blocked = kv_cache.blocked(T)  # computed before `update` moves the position on
+            k, v = kv_cache.update(layer, k, v)                # (batch, h, max_seq_len, dk)
+            out = self.attend(q, k.to(q.dtype), v.to(q.dtype), blocked)
         return self.output_proj(out.transpose(-3, -2).flatten(-2))
 
-    def attend(self, q: Tensor, k: Tensor, v: Tensor, start: int) -> Tensor:
-        "Causal attention of `T` new queries (absolute positions start..) on all `start+T` keys."
-        T, S = q.shape[-2], k.shape[-2]
-        if not self.fused: return causal_attention(q, k, v, start, self.chunk)
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, blocked: Tensor | None = None) -> Tensor:
+        "Causal attention of `q` on `k`, `v` (same length), or attention restricted by a `blocked` mask (the cache's)."
+        if not self.fused:
+            return causal_attention(q, k, v, chunk=self.chunk) if blocked is None else masked_attention(q, k, v, blocked)
         import torch.nn.functional as F  # the opt-in fast path; the from-scratch path never touches F
-        if start == 0: return F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=None if T == 1 else causal_mask(T, S, q.device))
+        if blocked is None: return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=~blocked)
 
     def extra_repr(self): return f"d_model={self.d_model}, num_heads={self.num_heads}, fused={self.fused}, qk_norm={self.q_norm is not None}"

@@ -8,6 +8,8 @@ Docs: https://cs336-lm.github.io/cs336-lm/generate.html.md"""
 from __future__ import annotations
 
 import os
+import time
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -20,14 +22,14 @@ from .checkpoint import load_checkpoint, read_checkpoint
 from .run_dir import CKPT_NAME, TOKENIZER_DIR
 
 # %% auto #0
-__all__ = ['EOT', 'next_token_probs', 'sample_token', 'generate_ids', 'stream_generate', 'generate', 'load_trained',
-           'load_for_generation', 'generate_cli']
+__all__ = ['EOT', 'next_token_probs', 'sample_next', 'sample_token', 'decode_chunks', 'generate_batch', 'generate_ids',
+           'stream_generate', 'generate', 'load_trained', 'load_for_generation', 'generate_cli']
 
 # %% ../nbs/14_generate.ipynb #12c9ff12
-def next_token_probs(logits: torch.Tensor,   # (vocab,) logits of the last position
+def next_token_probs(logits: torch.Tensor,   # (..., vocab) logits of the last position
                      temperature: float = 1.0,  # softmax temperature; 0 = greedy (one-hot on the argmax)
                      top_p: float = 1.0,        # nucleus mass in (0, 1]; 1 keeps every token
-                     ) -> torch.Tensor:         # (vocab,) float32 probabilities
+                     ) -> torch.Tensor:         # (..., vocab) float32 probabilities
     "The distribution to sample the next token from: temperature-scaled softmax, cut to the top-p nucleus."
     if temperature < 0: raise ValueError(f"temperature must be >= 0, got {temperature}")
     if not 0 < top_p <= 1: raise ValueError(f"top_p must be in (0, 1], got {top_p}")
@@ -40,54 +42,120 @@ def next_token_probs(logits: torch.Tensor,   # (vocab,) logits of the last posit
         before = sorted_p.cumsum(-1) - sorted_p            # mass of the more likely tokens
         sorted_p[before >= top_p] = 0.0                    # keep a token while the mass before it is < top_p
         probs = torch.zeros_like(probs).scatter_(-1, order, sorted_p)
-        probs /= probs.sum()
+        probs /= probs.sum(-1, keepdim=True)
     return probs
+
+def sample_next(logits: torch.Tensor,        # (..., vocab) logits of the last position
+                temperature: float = 1.0,     # softmax temperature (0 = greedy)
+                top_p: float = 1.0,           # nucleus mass
+                generator: torch.Generator | None = None,  # for reproducible draws; a CPU one gives the same draws on any device
+                ) -> torch.Tensor:            # (...) token ids, on the logits' device
+    "Draw next tokens from `next_token_probs` without reading anything back to the host: argmax of `probs / noise`, noise ~ Exp(1)."
+    if temperature == 0: return logits.argmax(-1)
+    probs = next_token_probs(logits, temperature, top_p)
+    noise_device = generator.device if generator is not None else probs.device
+    noise = torch.empty(probs.shape, device=noise_device).exponential_(generator=generator).to(probs.device)
+    return (probs / noise).argmax(-1)
 
 def sample_token(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,
                  generator: torch.Generator | None = None) -> int:
-    "Draw a token id from `next_token_probs(logits, temperature, top_p)` (on the CPU, so seeds agree across devices)."
-    probs = next_token_probs(logits, temperature, top_p).cpu()
-    if temperature == 0: return int(probs.argmax())
-    return int(torch.multinomial(probs, 1, generator=generator))
+    "One token id drawn by `sample_next` from `(vocab,)` logits, as a Python int (which waits for the device)."
+    return int(sample_next(logits, temperature, top_p, generator))
 
 # %% ../nbs/14_generate.ipynb #3ae0882a
+_COMPILED_STEPS: dict = {}                     # torch.compile options -> the compiled one-token step
+_DECODE_CACHES = weakref.WeakKeyDictionary()   # model -> {(batch, device, dtype): KVCache} kept for compiled steps
+
+def _one_token(model: TransformerLM, tok: torch.Tensor, cache) -> torch.Tensor:
+    "Next-token logits `(batch, vocab)` for one new token per row: the step that is compiled."
+    return model(tok, kv_cache=cache)[:, -1]
+
+def _compiled_decoder(model: TransformerLM, batch: int, compile: bool | dict):
+    "A cache kept for `model` and the compiled step: the same objects on every call, so nothing is compiled twice."
+    opts = compile if isinstance(compile, dict) else dict(mode="reduce-overhead")
+    key = repr(sorted(opts.items()))
+    if key not in _COMPILED_STEPS: _COMPILED_STEPS[key] = torch.compile(_one_token, **opts)
+    w = next(model.parameters())
+    caches = _DECODE_CACHES.setdefault(model, {})
+    if (batch, w.device, w.dtype) not in caches: caches[batch, w.device, w.dtype] = model.new_kv_cache(batch)
+    return caches[batch, w.device, w.dtype], _COMPILED_STEPS[key]
+
 @torch.no_grad()
+def decode_chunks(model: TransformerLM,            # the language model
+                  prompts: Sequence[Sequence[int]],  # one list of token ids per row (each at least one token)
+                  max_new_tokens: int = 256,       # new tokens per row
+                  temperature: float = 1.0,        # softmax temperature (0 = greedy)
+                  top_p: float = 1.0,              # nucleus mass
+                  generator: torch.Generator | None = None,  # for reproducible sampling (see `sample_next`)
+                  use_cache: bool = True,          # reuse keys/values (same tokens, much faster)
+                  compile: bool | dict = False,    # torch.compile the one-token step (True: mode="reduce-overhead", CUDA graphs)
+                  sync_every: int | None = None,   # tokens per chunk; None: 1 on the CPU, 16 elsewhere
+                  ) -> Iterator[torch.Tensor]:     # (rows, ≤ sync_every) CPU tensors of new token ids
+    "Generate for a batch of prompts on the model's device, reading the new tokens back once per chunk."
+    ctx, B = model.config.context_length, len(prompts)
+    prompts = [[int(i) for i in p][-ctx:] for p in prompts]   # a prompt longer than the context: its last ctx tokens
+    if not prompts or not all(prompts): raise ValueError("a prompt is empty: give at least one token (e.g. <|endoftext|> to start a new text)")
+    device = next(model.parameters()).device
+    keep, P = max(1, ctx // 2), max(map(len, prompts))      # tokens kept when the window slides; padded prompt length
+    if sync_every is None: sync_every = 1 if device.type == "cpu" else 16
+    seq = torch.tensor([[0] * (P - len(p)) + p + [0] * max_new_tokens for p in prompts], device=device)  # left-padded
+    pad = torch.tensor([P - len(p) for p in prompts], device=device)
+    if use_cache and compile: cache, one_token = _compiled_decoder(model, B, compile)
+    else: cache, one_token = (model.new_kv_cache(B) if use_cache else None), _one_token
+    n, start, fed = P, 0, 0                  # slots filled; the window is seq[:, start:n]; slots of it in the cache
+    was_training = model.training
+    model.eval()
+    try:
+        for i in range(max_new_tokens):
+            if n - start > ctx: start, fed = n - keep, 0          # the window is full: slide it
+            window_pad = (pad - start).clamp_min(0)
+            if cache is None and P == min(map(len, prompts)):    # no padding: the plain causal forward
+                logits = model(seq[:, start:n])[:, -1]
+            elif cache is None or fed == 0:                       # (re-)prefill; without a cache, every step
+                c = cache.reset(window_pad) if cache is not None else model.new_kv_cache(B).reset(window_pad)
+                logits = model(seq[:, start:n], kv_cache=c)[:, -1]
+                fed = n - start
+            else:                                                 # one token per row
+                logits = one_token(model, seq[:, n - 1:n], cache)
+                if compile: cache.length += 1                     # a compiled step leaves the host-side count to us
+                fed += 1
+            seq[:, n] = sample_next(logits, temperature, top_p, generator)
+            n += 1
+            if (i + 1) % sync_every == 0 or i + 1 == max_new_tokens:
+                yield seq[:, n - ((i % sync_every) + 1):n].cpu()  # the only read-back
+    finally:
+        model.train(was_training)
+
+def generate_batch(model: TransformerLM, prompts: Sequence[Sequence[int]], max_new_tokens: int = 256,
+                   temperature: float = 1.0, top_p: float = 1.0, eos_id: int | None = None,
+                   generator: torch.Generator | None = None, use_cache: bool = True, compile: bool | dict = False,
+                   sync_every: int | None = None) -> list[list[int]]:
+    "The new token ids of every prompt, each cut before its first `eos_id`; stops early once every row has one."
+    rows, done = [[] for _ in prompts], [False] * len(prompts)
+    for chunk in decode_chunks(model, prompts, max_new_tokens, temperature, top_p, generator, use_cache, compile, sync_every):
+        for b, new in enumerate(chunk.tolist()):
+            for t in new:
+                if done[b] or t == eos_id: done[b] = True; break
+                rows[b].append(t)
+        if all(done): break
+    return rows
+
 def generate_ids(model: TransformerLM,          # the language model
                  prompt_ids: Sequence[int],     # prompt token ids (at least one)
                  max_new_tokens: int = 256,     # stop after this many new tokens
                  temperature: float = 1.0,      # softmax temperature (0 = greedy)
                  top_p: float = 1.0,            # nucleus mass
                  eos_id: int | None = None,     # stop (without yielding it) when this id is drawn
-                 generator: torch.Generator | None = None,  # CPU generator for reproducible sampling
+                 generator: torch.Generator | None = None,  # for reproducible sampling (a CPU one: same on any device)
                  use_cache: bool = True,        # reuse keys/values (same tokens, much faster)
+                 compile: bool | dict = False,  # compile the one-token step (see `decode_chunks`)
+                 sync_every: int | None = None, # tokens read back at a time (None: 1 on the CPU, 16 elsewhere)
                  ) -> Iterator[int]:
     "Yield new token ids one by one; the window slides by half a context when it is full (see above)."
-    ids = [int(i) for i in prompt_ids]
-    if not ids: raise ValueError("the prompt is empty: give at least one token (e.g. <|endoftext|> to start a new text)")
-    ctx = model.config.context_length
-    keep = max(1, ctx // 2)                      # tokens kept when the window slides
-    device = next(model.parameters()).device
-    start = max(0, len(ids) - ctx)               # the window is ids[start:]
-    cache = model.new_kv_cache(1) if use_cache else None
-    fed = 0                                      # tokens of the window already in the cache
-    was_training = model.training
-    model.eval()
-    try:
-        for _ in range(max_new_tokens):
-            if cache is not None:
-                logits = model(torch.tensor([ids[start + fed:]], device=device), kv_cache=cache)[0, -1]
-                fed = len(ids) - start
-            else:
-                logits = model(torch.tensor([ids[start:]], device=device))[0, -1]
-            nxt = sample_token(logits, temperature, top_p, generator)
-            if nxt == eos_id: return
-            yield nxt
-            ids.append(nxt)
-            if len(ids) - start > ctx:           # the next step would not fit: slide the window
-                start, fed = len(ids) - keep, 0
-                if cache is not None: cache.reset()
-    finally:
-        model.train(was_training)
+    for chunk in decode_chunks(model, [prompt_ids], max_new_tokens, temperature, top_p, generator, use_cache, compile, sync_every):
+        for t in chunk[0].tolist():
+            if t == eos_id: return
+            yield t
 
 # %% ../nbs/14_generate.ipynb #7d1b531a
 EOT = "<|endoftext|>"

@@ -54,8 +54,8 @@ def check_token_ids(ids: Tensor, num_embeddings: int) -> None:
     if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
         raise TypeError(f"token ids must be an integer tensor, got dtype {ids.dtype}")
     if torch.compiler.is_compiling() or ids.numel() == 0: return
-    lo, hi = ids.min(), ids.max()
-    if lo < 0 or hi >= num_embeddings:
+    lo, hi = torch.aminmax(ids)
+    if ((lo < 0) | (hi >= num_embeddings)).item():    # one read-back (on a GPU: one wait for the device)
         bad = int(hi) if hi >= num_embeddings else int(lo)
         raise ValueError(f"token id {bad} is out of range for a vocabulary of {num_embeddings} (valid: 0..{num_embeddings - 1})")
 
@@ -125,8 +125,7 @@ class SwiGLU(nn.Module):
         self.w3 = Linear(d_model, d_ff, device=device, dtype=dtype)
 
     def forward(self, x: Tensor) -> Tensor:  # (..., d_model) -> (..., d_model)
-        a, b = (x @ torch.cat((self.w1.weight, self.w3.weight)).T).chunk(2, dim=-1)   # W1 x and W3 x in one matmul
-        return self.w2(silu(a) * b)
+        return self.w2(silu(self.w1(x)) * self.w3(x))
 
 class SiLUFFN(nn.Module):
     "Classic two-matrix feed-forward network `W2(SiLU(W1 x))` (use d_ff = 4·d_model to match SwiGLU's parameters)."
@@ -189,9 +188,14 @@ class RotaryPositionalEmbedding(nn.Module):
         if not torch.compiler.is_compiling() and token_positions.numel() and (
                 token_positions.min() < 0 or token_positions.max() >= self.max_seq_len):
             raise ValueError(f"token positions must lie in [0, {self.max_seq_len}), got max {int(token_positions.max())}")
+        return self.tables(token_positions, dtype)
+
+    def tables(self, token_positions: Tensor, dtype=torch.float32) -> tuple[Tensor, Tensor]:
+        "cos and sin `(..., d_k/2)` at `token_positions`, unchecked (no device sync: for positions computed, not given)."
         if dtype == torch.float64:
             ang = rope_angles(self.theta, self.d_k, token_positions)
             return ang.cos(), ang.sin()
+        if self.cos.dtype in LOW_PRECISION: self._build(self.cos.device)   # someone cast the module to bf16/fp16
         return self.cos[token_positions], self.sin[token_positions]
 
     def forward(self,
@@ -204,11 +208,11 @@ class RotaryPositionalEmbedding(nn.Module):
 
 def apply_rotary(x: Tensor,                   # (..., seq, d_k) to rotate
                  cos: Tensor, sin: Tensor,     # (..., seq, d_k/2) cos and sin of the angles, broadcastable
-                 use_complex: bool | None = None,  # complex multiply (None: yes, except on MPS)
+                 use_complex: bool | None = None,  # complex multiply (None: on the CPU in eager mode only)
                  ) -> Tensor:                  # (..., seq, d_k), dtype of x
     "Rotate pairs `(x[..., 2k], x[..., 2k+1])` by the angles whose `cos`, `sin` are given."
     xf = upcast(x)
-    if use_complex is None: use_complex = xf.device.type != "mps"   # MPS's complex support is incomplete
+    if use_complex is None: use_complex = xf.device.type == "cpu" and not torch.compiler.is_compiling()
     if not use_complex:                                              # the same rotation in real arithmetic
         x0, x1 = xf[..., 0::2], xf[..., 1::2]
         return torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).flatten(-2).to(x.dtype)

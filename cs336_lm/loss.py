@@ -16,6 +16,26 @@ from torch import Tensor
 __all__ = ['cross_entropy', 'perplexity']
 
 # %% ../nbs/09_loss.ipynb #41a81fb3
+class _CrossEntropy(torch.autograd.Function):
+    "Mean cross-entropy with the hand-derived gradient `(softmax(o) - onehot) / N`; saves the logits and one number per row."
+    @staticmethod
+    def forward(ctx, logits: Tensor, targets: Tensor) -> Tensor:
+        x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+        m = x.amax(dim=-1, keepdim=True)                              # (..., 1)
+        log_norm = (x - m).exp_().sum(dim=-1, keepdim=True).log_()    # log Σ_a e^(o_a - m), every exponent <= 0
+        target_logit = x.gather(-1, targets.unsqueeze(-1))            # (..., 1)
+        lse = log_norm + m                                            # log Σ_a e^(o_a), for the backward
+        ctx.save_for_backward(logits, targets, lse)
+        return (log_norm - (target_logit - m)).mean()
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        logits, targets, lse = ctx.saved_tensors
+        x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+        grad = (x - lse).exp_()                                       # softmax(o), one full-size tensor
+        grad.scatter_add_(-1, targets.unsqueeze(-1), -torch.ones_like(lse))   # minus the one-hot target
+        return grad.mul_(g / targets.numel()).to(logits.dtype), None
+
 def cross_entropy(logits: Tensor,   # (..., vocab) unnormalised scores
                   targets: Tensor,  # (...) integer ids of the true classes, in [0, vocab)
                   check: bool | None = None,  # range-check `targets`; None: for CPU tensors only (no device sync)
@@ -32,11 +52,7 @@ def cross_entropy(logits: Tensor,   # (..., vocab) unnormalised scores
     if check:
         lo, hi = targets.min().item(), targets.max().item()
         if lo < 0 or hi >= vocab: raise ValueError(f"targets must lie in [0, {vocab}), got values in [{lo}, {hi}]")
-    x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
-    shifted = x - x.amax(dim=-1, keepdim=True).detach()         # (..., V), every entry <= 0
-    log_norm = shifted.exp().sum(dim=-1).log()                   # (...),  log Σ_a e^(o_a - m)
-    target_logit = shifted.gather(-1, targets.long().unsqueeze(-1)).squeeze(-1)  # (...)
-    return (log_norm - target_logit).mean()
+    return _CrossEntropy.apply(logits, targets.long())
 
 # %% ../nbs/09_loss.ipynb #c578048c
 def perplexity(mean_loss: float | Tensor,  # mean cross-entropy per token, in nats

@@ -53,6 +53,7 @@ def lr_cosine_by_time(elapsed_s: float,          # seconds of training so far
 def gradient_clipping(parameters: Iterable[torch.nn.Parameter] | Tensor,  # parameters (or one tensor) whose .grad to clip
                       max_l2_norm: float,                # M: the largest global L2 norm allowed
                       eps: float = 1e-6,                 # added to the norm before dividing, as in the handout
+                      foreach: bool | None = None,       # all tensors at once (`torch._foreach_*`); None: on GPUs only
                       ) -> Tensor:
     "Scale all gradients in place so their global L2 norm is at most `max_l2_norm`; return the norm before clipping."
     if not max_l2_norm > 0: raise ValueError(f"max_l2_norm must be > 0, got {max_l2_norm}")
@@ -60,10 +61,15 @@ def gradient_clipping(parameters: Iterable[torch.nn.Parameter] | Tensor,  # para
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads: return torch.tensor(0.0)
     device, acc = grads[0].device, torch.float64 if any(g.dtype == torch.float64 for g in grads) else torch.float32
-    norms = [torch.linalg.vector_norm(g, dtype=torch.promote_types(g.dtype, torch.float32)).to(device, acc)
-             for g in grads]                                                               # one per tensor
+    if foreach is None: foreach = device.type != "cpu"
+    foreach = foreach and all(g.device == device and g.dtype == grads[0].dtype for g in grads)
+    if foreach: norms = torch._foreach_norm(grads, 2, dtype=acc)                           # one kernel for the list
+    else: norms = [torch.linalg.vector_norm(g, dtype=torch.promote_types(g.dtype, torch.float32)).to(device, acc)
+                   for g in grads]                                                         # one per tensor
     total = torch.linalg.vector_norm(torch.stack(norms))                                   # ‖g‖ over all of them
     if max_l2_norm != math.inf:
         scale = (max_l2_norm / (total + eps)).clamp(max=1.0)    # 1.0 when under the limit: no change, no branch
-        for g in grads: g.mul_(scale.to(g.device, g.dtype))
+        if foreach: torch._foreach_mul_(grads, scale.to(grads[0].dtype))
+        else:
+            for g in grads: g.mul_(scale.to(g.device, g.dtype))
     return total

@@ -97,8 +97,9 @@ class TransformerBlock(nn.Module):
                 token_positions: Tensor | None = None,  # (..., T) RoPE positions; None = 0..T-1 (or from the cache)
                 kv_cache: KVCache | None = None,        # key/value cache for incremental decoding
                 layer: int = 0,                         # this block's slot in the cache
+                blocked: Tensor | None = None,          # the cache's attention mask, computed once for all blocks
                 ) -> Tensor:                            # (..., T, d_model)
-        attn = lambda h: self.attn(h, token_positions, kv_cache, layer)
+        attn = lambda h: self.attn(h, token_positions, kv_cache, layer, blocked)
         if self.norm == "pre":
             x = x + attn(self.ln1(x))
             return x + self.ffn(self.ln2(x))
@@ -138,18 +139,20 @@ class TransformerLM(nn.Module):
 
     def forward(self,
                 token_ids: Tensor,               # (..., T) integer ids, T <= context_length
-                kv_cache: KVCache | None = None,  # from `new_kv_cache`; positions continue from what it holds
+                kv_cache: KVCache | None = None,  # from `new_kv_cache`; token_ids are then (batch, T), positions from the cache
                 ) -> Tensor:                      # (..., T, vocab_size) logits
         c = self.config
         if token_ids.ndim == 0: raise ValueError("token_ids must have a sequence dimension, got a scalar")
         T = token_ids.shape[-1]
-        start = kv_cache.pos if kv_cache is not None else 0
+        start = kv_cache.pos if kv_cache is not None and not torch.compiler.is_compiling() else 0
         if start + T > c.context_length:
             what = f"{start} cached + {T} new tokens" if kv_cache is not None else f"sequence length {T}"
             raise ValueError(f"{what} exceeds the model's context_length={c.context_length}")
         x = self.token_embeddings(token_ids)
+        pos = blocked = None
+        if kv_cache is not None: pos, blocked = kv_cache.positions(T), kv_cache.blocked(T)   # once, for every layer
         for i, block in enumerate(self.layers):
-            x = block(x, kv_cache=kv_cache, layer=i)
+            x = block(x, pos, kv_cache, i, blocked)
         if self.ln_final is not None: x = self.ln_final(x)
         logits = self.lm_head(x)
         if c.logit_softcap: logits = c.logit_softcap * torch.tanh(logits / c.logit_softcap)
