@@ -19,7 +19,6 @@ import multiprocessing as mp
 import os
 import shutil
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import warnings

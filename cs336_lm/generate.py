@@ -8,7 +8,6 @@ Docs: https://cs336-lm.github.io/cs336-lm/generate.html.md"""
 from __future__ import annotations
 
 import os
-import time
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path

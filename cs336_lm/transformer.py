@@ -8,7 +8,6 @@ Docs: https://cs336-lm.github.io/cs336-lm/transformer.html.md"""
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from collections.abc import Mapping
 
