@@ -9,7 +9,7 @@ import importlib as _importlib
 
 _API = {
     "core": ["data_dir", "fixture", "atomic_write", "remove_stale_temps", "ensure_writable_dir", "get_device", "dataclass_from_dict",
-             "apply_overrides", "skip_reason", "switch_cells", "compile_model"],
+             "check_positive_int", "apply_overrides", "skip_reason", "switch_cells", "compile_model"],
     "bpe": ["train_bpe", "train_bpe_naive", "save_bpe", "load_bpe", "bytes_to_unicode", "find_chunk_boundaries",
             "gpt2_pretokenize", "GPT2_SPLIT_PATTERN"],
     "tokenizer": ["Tokenizer", "pretokenize", "compression_ratio", "sample_documents"],
@@ -17,7 +17,8 @@ _API = {
     "layers": ["Linear", "Embedding", "RMSNorm", "silu", "SwiGLU", "SiLUFFN", "ReLU2FFN", "RotaryPositionalEmbedding", "softmax",
                "scaled_dot_product_attention", "load_weights"],
     "attention": ["MultiHeadSelfAttention", "KVCache", "causal_attention", "causal_mask"],
-    "transformer": ["ModelConfig", "TransformerBlock", "TransformerLM", "load_model"],
+    "model_config": ["ModelConfig"],
+    "transformer": ["TransformerBlock", "TransformerLM", "load_model"],
     "accounting": ["count_params", "forward_matmuls", "forward_flops", "flop_shares", "adamw_memory", "adamw_memory_line",
                    "max_batch_size", "adamw_step_flops", "training_time_days", "gpt2_config", "peak_flops", "training_flops_per_token"],
     "loss": ["cross_entropy", "perplexity"],

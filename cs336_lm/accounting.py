@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .layers import check_positive_int
-from .transformer import ModelConfig
+from .core import check_positive_int
+from .model_config import ModelConfig
 
 # %% auto #0
 __all__ = ['GPT2_SIZES', 'COMPONENTS', 'ADAMW_FLOPS_PER_PARAM', 'PEAK_FLOPS', 'gpt2_config', 'count_params', 'Matmul',

@@ -26,7 +26,7 @@ except ImportError: fcntl = None   # Windows: no advisory locks; stale temporary
 # %% auto #0
 __all__ = ['DATA_ENV', 'data_dir', 'fixture', 'NoSpaceError', 'reporting_full_disk', 'make_parent', 'remove_stale_temps',
            'atomic_write', 'temp_dir_beside', 'ensure_writable_dir', 'exit_with_parent', 'dataclass_from_dict',
-           'apply_overrides', 'get_device', 'skip_reason', 'switch_cells', 'compile_model']
+           'apply_overrides', 'get_device', 'skip_reason', 'switch_cells', 'compile_model', 'check_positive_int']
 
 # %% ../nbs/00_core.ipynb #019c5fee
 DATA_ENV = "CS336_DATA_DIR"
@@ -266,3 +266,10 @@ def compile_model(model, device=None):
     import torch
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     return torch.compile(model, backend="aot_eager" if dev.type == "mps" else "inductor")
+
+# %% ../nbs/00_core.ipynb #6d600b2a
+def check_positive_int(name: str, value) -> int:
+    "Return `value` if it is a positive `int`, else raise `ValueError` naming `name`."
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value

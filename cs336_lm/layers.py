@@ -13,17 +13,12 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-# %% auto #0
-__all__ = ['LOW_PRECISION', 'check_positive_int', 'trunc_normal_', 'Linear', 'check_token_ids', 'Embedding', 'upcast', 'RMSNorm',
-           'silu', 'swiglu_hidden_size', 'SwiGLU', 'SiLUFFN', 'ReLU2FFN', 'rope_angles', 'RotaryPositionalEmbedding',
-           'apply_rotary', 'softmax', 'scaled_dot_product_attention', 'masked_attention', 'load_weights']
+from .core import check_positive_int
 
-# %% ../nbs/05_layers.ipynb #6d600b2a
-def check_positive_int(name: str, value) -> int:
-    "Return `value` if it is a positive `int`, else raise `ValueError` naming `name`."
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+# %% auto #0
+__all__ = ['LOW_PRECISION', 'trunc_normal_', 'Linear', 'check_token_ids', 'Embedding', 'upcast', 'RMSNorm', 'silu',
+           'swiglu_hidden_size', 'SwiGLU', 'SiLUFFN', 'ReLU2FFN', 'rope_angles', 'RotaryPositionalEmbedding',
+           'apply_rotary', 'softmax', 'scaled_dot_product_attention', 'masked_attention', 'load_weights']
 
 # %% ../nbs/05_layers.ipynb #30de90ff
 def trunc_normal_(w: Tensor, std: float) -> Tensor:

@@ -7,63 +7,21 @@ Docs: https://cs336-lm.github.io/cs336-lm/transformer.html.md"""
 # %% ../nbs/07_transformer.ipynb #2efabe27
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from collections.abc import Mapping
 
 import torch
 from torch import Tensor, nn
 
-from .core import dataclass_from_dict
-from .layers import Embedding, Linear, ReLU2FFN, RMSNorm, SiLUFFN, SwiGLU, check_positive_int, load_weights, trunc_normal_
+from .layers import Embedding, Linear, ReLU2FFN, RMSNorm, SiLUFFN, SwiGLU, load_weights, trunc_normal_
 from .attention import KVCache, MultiHeadSelfAttention
+from .model_config import FFN_NAMES, ModelConfig
 
 # %% auto #0
-__all__ = ['FFNS', 'ModelConfig', 'TransformerBlock', 'TransformerLM', 'load_model']
+__all__ = ['FFNS', 'TransformerBlock', 'TransformerLM', 'load_model']
 
-# %% ../nbs/07_transformer.ipynb #9df0bba7
-FFNS = {"swiglu": SwiGLU, "silu": SiLUFFN, "relu2": ReLU2FFN}   # the feed-forward networks a config can name
-
-@dataclass
-class ModelConfig:
-    "Sizes and architecture switches of a `TransformerLM` (defaults: the course's TinyStories model)."
-    vocab_size: int = 10_000        # number of token ids
-    context_length: int = 256       # longest sequence the model accepts
-    d_model: int = 512              # width of the residual stream
-    num_layers: int = 4             # number of Transformer blocks
-    num_heads: int = 16             # attention heads per block (d_model must be divisible by it)
-    d_ff: int = 1344                # feed-forward hidden size (≈ 8/3·d_model for SwiGLU, 4·d_model for "silu")
-    rope_theta: float = 10_000.0    # RoPE base Θ
-    norm: str = "pre"               # "pre" | "post" | "none": where RMSNorm goes (ablations)
-    use_rope: bool = True           # False = NoPE, no position embedding at all
-    ffn: str = "swiglu"             # "swiglu" | "silu" | "relu2": gated, plain or squared-ReLU feed-forward network
-    tie_embeddings: bool = False    # share the token embedding with the output head
-    qk_norm: bool = False           # RMSNorm on each head's queries and keys
-    logit_softcap: float = 0.0      # > 0: logits = c·tanh(logits/c) (0 = off)
-    fused_attention: bool = False   # opt-in fast path through torch's scaled_dot_product_attention
-
-    def __post_init__(self):
-        for name in ("vocab_size", "context_length", "d_model", "num_layers", "num_heads", "d_ff"):
-            check_positive_int(name, getattr(self, name))
-        if self.d_model % self.num_heads:
-            raise ValueError(f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}")
-        if self.use_rope and (self.d_model // self.num_heads) % 2:
-            raise ValueError(f"RoPE needs an even head size, but d_model/num_heads = {self.d_model // self.num_heads} is odd "
-                             "(change num_heads, or set use_rope=False)")
-        if not self.rope_theta > 0: raise ValueError(f"rope_theta must be positive, got {self.rope_theta!r}")
-        if self.norm not in ("pre", "post", "none"): raise ValueError(f"norm must be 'pre', 'post' or 'none', got {self.norm!r}")
-        if self.ffn not in FFNS: raise ValueError(f"ffn must be one of {', '.join(map(repr, FFNS))}, got {self.ffn!r}")
-        if not self.logit_softcap >= 0: raise ValueError(f"logit_softcap must be >= 0 (0 = off), got {self.logit_softcap!r}")
-
-    @property
-    def d_k(self) -> int: return self.d_model // self.num_heads
-
-    def to_dict(self) -> dict: return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> ModelConfig:
-        "Rebuild a config from `to_dict()`'s output (e.g. from a checkpoint); unknown keys are an error that names them."
-        return dataclass_from_dict(cls, d)
+# %% ../nbs/07_transformer.ipynb #c6ae3dba
+FFNS = {"swiglu": SwiGLU, "silu": SiLUFFN, "relu2": ReLU2FFN}   # what each name of `FFN_NAMES` builds
+assert tuple(FFNS) == FFN_NAMES
 
 # %% ../nbs/07_transformer.ipynb #bd29f0e3
 class TransformerBlock(nn.Module):
