@@ -9,7 +9,7 @@ switches as they are in the notebooks (off: `#| slow` cells and full-scale `#| g
 nothing; see `cs336_lm.core.switch_cells`). A cell that raises fails the run. Then every cell's fresh text output
 (stdout and `text/plain`/`text/markdown` results; not stderr, images, HTML or widgets) must equal the stored one,
 except in cells marked with a `#| volatile` line, whose outputs depend on time or the machine: there numbers,
-hex ids and temporary paths are masked before comparing (`#| volatile skip`: not compared at all). Cells the
+hex ids and temporary paths are masked before comparing (temporary folders' random names always are) (`#| volatile skip`: not compared at all). Cells the
 switches skipped keep and are not compared to their stored outputs. `--store` writes the fresh outputs into the
 notebook (only if it did not change on disk meanwhile; never an output that names a folder of this machine) and runs
 nbdev-clean on it. As in nbdev-test, the cell that calls `nbdev_export()` is left out, so a run never rewrites the library.
@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +32,7 @@ NBS = ROOT/"nbs"
 SKIPPED = re.compile(r"skipped \((RUN_SLOW is off|FULL_SCALE is off|no CUDA GPU here)\)")  # what switch_cells prints
 WIDGET = "application/vnd.jupyter.widget-view+json"
 _DIRECTIVE = re.compile(r"^\s*#\s*\|\s*([\w-]+)(.*)$")
+_TEMP = re.compile(re.escape(tempfile.gettempdir()) + r"/tmp[\w]{6,}")   # a fresh temporary folder's name: random
 _MASKS = [(re.compile(r"0x[0-9a-fA-F]+"), "0x…"), (re.compile(r"/tmp/[^\s'\"]*|tmp[\w]{6,}"), "TMP"),
           (re.compile(r"[ \t]*[-+]?(\d+[\d_,]*\.?\d*|\.\d+)([eE][-+]?\d+)?"), " #")]   # padding goes with the number
 
@@ -91,7 +93,7 @@ def compare(name, stored_nb, fresh_nb):
         if skipped(cell): continue
         d = directives(_src(cell))
         if d.get("volatile") == "skip": continue
-        a, b = text_output(stored.get("outputs", [])), text_output(cell["outputs"])
+        a, b = (_TEMP.sub("TMPDIR", text_output(c)) for c in (stored.get("outputs", []), cell["outputs"]))
         if "volatile" in d: a, b = loose(a), loose(b)
         if a == b: continue
         first = _src(cell).strip().splitlines()[0][:80] if _src(cell).strip() else ""
