@@ -13,7 +13,9 @@ import math
 import importlib
 import multiprocessing as mp
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -26,13 +28,14 @@ from typing import BinaryIO
 import numpy as np
 import regex
 
-from .core import atomic_write
+from .core import _umask, atomic_write
 
 # %% auto #0
-__all__ = ['GPT2_SPLIT_PATTERN', 'GPT2_REGEX', 'CHUNK_BYTES', 'FLAT_MIN', 'check_special_tokens', 'special_splitter',
-           'gpt2_pretokenize', 'initial_vocab', 'check_vocab_size', 'train_bpe_naive', 'find_chunk_boundaries',
-           'count_pretokens', 'merge_words', 'flat_words', 'pair_keys', 'sum_by_key', 'non_overlapping', 'merge_at',
-           'PairIndex', 'merge_flat', 'train_bpe', 'bytes_to_unicode', 'save_bpe', 'load_bpe', 'train_bpe_cli']
+__all__ = ['GPT2_SPLIT_PATTERN', 'GPT2_REGEX', 'CHUNK_BYTES', 'FLAT_MIN', 'TOKENIZER_FILES', 'check_special_tokens',
+           'special_splitter', 'gpt2_pretokenize', 'initial_vocab', 'check_vocab_size', 'train_bpe_naive',
+           'find_chunk_boundaries', 'count_pretokens', 'merge_words', 'flat_words', 'pair_keys', 'sum_by_key',
+           'non_overlapping', 'merge_at', 'PairIndex', 'merge_flat', 'train_bpe', 'bytes_to_unicode', 'save_bpe',
+           'load_bpe', 'train_bpe_cli']
 
 # %% ../nbs/02_bpe.ipynb #a6f15aab
 GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -441,18 +444,39 @@ def bytes_to_unicode() -> dict[int, str]:
 # %% ../nbs/02_bpe.ipynb #801db77f
 def _to_str(token: bytes, b2u: dict[int, str]) -> str: return "".join(b2u[b] for b in token)
 
-def save_bpe(vocab: dict[int, bytes],               # id -> token bytes
-             merges: list[tuple[bytes, bytes]],     # merges in creation order
-             out_dir: str | os.PathLike,            # directory for vocab.json and merges.txt
-             ) -> tuple[Path, Path]:
-    "Write `vocab.json` and `merges.txt` in GPT-2's layout (atomically); returns their paths."
-    b2u, out = bytes_to_unicode(), Path(out_dir)
+TOKENIZER_FILES = ("vocab.json", "merges.txt")   # a tokenizer directory in GPT-2's layout
+
+def _write_bpe_files(vocab: dict[int, bytes], merges: list[tuple[bytes, bytes]], out: Path):
+    "`vocab.json` and `merges.txt` in GPT-2's layout, each written atomically."
+    b2u = bytes_to_unicode()
     with atomic_write(out/"vocab.json", "w", encoding="utf-8") as f:
         json.dump({_to_str(t, b2u): i for i, t in sorted(vocab.items())}, f, ensure_ascii=False, indent=0)
     with atomic_write(out/"merges.txt", "w", encoding="utf-8") as f:
         f.write("#version: 0.2\n")
         for a, b in merges: f.write(f"{_to_str(a, b2u)} {_to_str(b, b2u)}\n")
-    return out/"vocab.json", out/"merges.txt"
+
+# %% ../nbs/02_bpe.ipynb #8d7f5540
+def save_bpe(vocab: dict[int, bytes],               # id -> token bytes
+             merges: list[tuple[bytes, bytes]],     # merges in creation order
+             out_dir: str | os.PathLike,            # directory for vocab.json and merges.txt
+             ) -> tuple[Path, Path]:
+    "Write `vocab.json` and `merges.txt` to `out_dir`, both replaced at once (never a mismatched pair); their paths."
+    d = Path(out_dir)
+    if d.is_dir() and {p.name for p in d.iterdir() if not p.name.startswith(".")} - set(TOKENIZER_FILES):
+        _write_bpe_files(vocab, merges, d)                      # a directory shared with other files: file by file
+        return d/TOKENIZER_FILES[0], d/TOKENIZER_FILES[1]
+    d.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=d.parent, prefix=f".{d.name}.", suffix=".tmp"))   # a killed run's is removed later
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        _write_bpe_files(vocab, merges, tmp)
+        if d.exists():                                          # swap the whole directory: both files change together
+            old = tmp.with_suffix(".old")
+            os.replace(d, old); os.replace(tmp, d); shutil.rmtree(old, ignore_errors=True)
+        else: os.replace(tmp, d)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True); raise
+    return d/TOKENIZER_FILES[0], d/TOKENIZER_FILES[1]
 
 # %% ../nbs/02_bpe.ipynb #aec3e159
 def _read_utf8(path: Path) -> str:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import heapq
 import json
-import os
 import random
 import re
-import shutil
-import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
 from functools import partial
@@ -23,12 +20,13 @@ from pathlib import Path
 import regex
 from fastcore.basics import patch
 
-from .bpe import GPT2_REGEX, GPT2_SPLIT_PATTERN, bytes_to_unicode, check_special_tokens, load_bpe, save_bpe
+from .bpe import (GPT2_REGEX, GPT2_SPLIT_PATTERN, TOKENIZER_FILES, bytes_to_unicode, check_special_tokens, load_bpe,
+                          save_bpe)
 from .core import atomic_write
 
 # %% auto #0
-__all__ = ['ASCII_GPT2_REGEX', 'TOKENIZER_FILES', 'merge_ids', 'merge_ids_heap', 'pretokenize', 'Tokenizer', 'iter_documents',
-           'sample_documents', 'compression_ratio']
+__all__ = ['ASCII_GPT2_REGEX', 'merge_ids', 'merge_ids_heap', 'pretokenize', 'Tokenizer', 'iter_documents', 'sample_documents',
+           'compression_ratio']
 
 # %% ../nbs/03_tokenizer.ipynb #f8de25e6
 _INF = 1 << 62  # rank of a pair that is not a merge
@@ -183,32 +181,13 @@ def from_files(cls: Tokenizer,
     return cls(vocab, merges, special_tokens)
 
 # %% ../nbs/03_tokenizer.ipynb #377bd200
-TOKENIZER_FILES = ("vocab.json", "merges.txt")
-
-def _umask() -> int:
-    mask = os.umask(0); os.umask(mask)
-    return mask
-
 @patch
 def save(self: Tokenizer,
          directory,  # gets vocab.json and merges.txt (created if needed)
          ) -> Path:
-    "Write the vocabulary and merges in GPT-2's layout to `directory`, replacing both at once."
-    d = Path(directory)
-    if d.is_dir() and {p.name for p in d.iterdir() if not p.name.startswith(".")} - set(TOKENIZER_FILES):
-        save_bpe(self.vocab, self.merges, d); return d                 # shared directory: file by file
-    d.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=d.parent, prefix=f".{d.name}.", suffix=".tmp"))
-    try:
-        os.chmod(tmp, 0o777 & ~_umask())
-        save_bpe(self.vocab, self.merges, tmp)
-        if d.exists():
-            old = tmp.with_suffix(".old")
-            os.replace(d, old); os.replace(tmp, d); shutil.rmtree(old, ignore_errors=True)
-        else: os.replace(tmp, d)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
-    return d
+    "Write the vocabulary and merges in GPT-2's layout to `directory`, both replaced at once (`save_bpe`, chapter 02)."
+    save_bpe(self.vocab, self.merges, directory)
+    return Path(directory)
 
 @patch(cls_method=True)
 def load(cls: Tokenizer,
