@@ -462,6 +462,7 @@ def save_bpe(vocab: dict[int, bytes],               # id -> token bytes
              ) -> tuple[Path, Path]:
     "Write `vocab.json` and `merges.txt` to `out_dir`, both replaced at once (never a mismatched pair); their paths."
     d = Path(out_dir)
+    if d.exists() and not d.is_dir(): raise NotADirectoryError(f"{d} is a file, not a directory for vocab.json and merges.txt")
     if d.is_dir() and {p.name for p in d.iterdir() if not p.name.startswith(".")} - set(TOKENIZER_FILES):
         _write_bpe_files(vocab, merges, d)                      # a directory shared with other files: file by file
         return d/TOKENIZER_FILES[0], d/TOKENIZER_FILES[1]

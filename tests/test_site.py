@@ -284,7 +284,7 @@ def test_page(nb, page, base_url, context):
         for e in c["errors"]: problems.append(f"{where} has an error output: {e[-300:]}")
         for s in c["stderr"]:
             if ERROR_LINE.search(s) or TRACEBACK in s: problems.append(f"{where} printed an error on stderr: {s[-300:]}")
-        intentional = re.search(r"\bexcept\b|test_fail|raises", c["code"])  # a cell that shows an error on purpose
+        intentional = re.search(r"\bexcept\b|test_fail|raises|show_error", c["code"])  # a cell that shows an error on purpose
         for o in c["outputs"]:
             if not intentional and ERROR_LINE.search(o): problems.append(f"{where} shows an error: {ERROR_LINE.search(o).group(0)}… {o[-200:]}")
 
