@@ -93,7 +93,7 @@ def main():
         data = sample.read_bytes()
         with open(big, "wb") as f:
             for _ in range(args.scale): f.write(data)
-        print(f"\n# processes (fresh interpreter each; times include start-up of the workers; peak RSS in MiB)")
+        print("\n# processes (fresh interpreter each; times include start-up of the workers; peak RSS in MiB)")
         base = json.loads(subprocess.run([sys.executable, "-c", _BASE], check=True, capture_output=True,
                                          text=True).stdout) / 1024
         print(f"{'':38} interpreter + cs336_lm.bpe alone: {base:.0f} MiB")

@@ -18,7 +18,7 @@ import torch
 
 from cs336_lm.generate import generate_batch, generate_ids
 from cs336_lm.transformer import TransformerLM
-from _common import HANDOUT, add_common_args, fmt_proxies, header, proxies, resolve, sync, time_interleaved
+from _common import HANDOUT, add_common_args, header, proxies, resolve, sync, time_interleaved
 
 
 def main():

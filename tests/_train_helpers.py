@@ -1,5 +1,5 @@
 "Shared set-up for the multi-process training tests: a toy token corpus and a tiny model config."
-import json, os, subprocess, sys
+import json, os
 from pathlib import Path
 
 import numpy as np

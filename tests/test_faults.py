@@ -5,7 +5,7 @@ or calls a library function and asserts the message of the exception it raises. 
 nothing was lost: the files in its working directory before the fault are all still there afterwards, with the same
 size and modification time (new files are allowed only where a case names them, e.g. a resumable `.part`).
 Faults that need a full disk use a 256 KiB tmpfs when the tests run as root, and are skipped otherwise."""
-import contextlib, errno, re, fnmatch, gzip, hashlib, io, os, pickle, subprocess, threading
+import contextlib, errno, re, fnmatch, gzip, hashlib, os, subprocess, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 

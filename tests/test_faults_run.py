@@ -1,9 +1,8 @@
 """Bad settings and misuse of the run layer (train, generate, main, experiments) through the command line: each case
 must end with one line naming the problem (no traceback), and must not change or remove anything in a run directory."""
-import contextlib, io, json, math, shutil
+import contextlib, io, json, shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 

@@ -9,7 +9,6 @@ Needs `chromium` (Debian: `apt-get install -y chromium`), `playwright` and `jupy
 """
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys

@@ -2,7 +2,6 @@
 import os, signal, subprocess, sys, time
 from pathlib import Path
 
-import pytest
 import torch
 
 from _train_helpers import env, write_config, curve

@@ -1,7 +1,7 @@
 """A sweep run as submitit jobs gives exactly the numbers of the sequential runner: two runs side by side in local
 processes, one of them killed with SIGKILL and resumed by running the sweep again; a job pre-empted (SIGUSR2) requeues
 itself and resumes; the Slurm path writes the sbatch script it should, and runs through submitit's DebugExecutor."""
-import contextlib, dataclasses, io, json, os, signal, sys, threading, time
+import contextlib, dataclasses, io, os, signal, sys, threading, time
 from pathlib import Path
 
 import pytest
