@@ -139,6 +139,7 @@ def activation_floats(cfg: ModelConfig,              # the model's sizes and swi
     out["total"] = sum(out.values())
     return out
 
+# %% ../nbs/08_accounting.ipynb #3c6be4ac
 def adamw_memory(cfg: ModelConfig,            # the model's sizes and switches
                  batch: int = 1,              # sequences in the batch
                  bytes_per_float: int = 4,    # 4 for float32

@@ -76,6 +76,7 @@ class _CausalAttention(torch.autograd.Function):
             dk[..., :e, :] += ds.transpose(-2, -1) @ qs[..., r0:r1, :]   # qs already carries the scale
         return dq, dk, dv, None, None
 
+# %% ../nbs/06_attention.ipynb #0c3a063f
 def attention_chunk(T: int) -> int:
     "Default query rows per block of `causal_attention`: a quarter of the sequence, at least 32."
     return max(32, -(-T // 4))

@@ -76,6 +76,7 @@ def check_vocab_size(vocab_size: int, special_tokens: list[str]) -> None:
         raise ValueError(f"vocab_size must be an integer of at least 256 + {len(special_tokens)} special tokens "
                          f"= {256 + len(special_tokens)}, got {vocab_size!r}")
 
+# %% ../nbs/02_bpe.ipynb #a651f0b4
 def train_bpe_naive(text: str,                      # the training text
                     vocab_size: int,                # final size: 256 bytes + special tokens + merges
                     special_tokens: list[str] | None = None,  # e.g. ["<|endoftext|>"]
@@ -182,6 +183,7 @@ def _bar(total: int, desc: str, unit: str):
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, unit=unit)
 
+# %% ../nbs/02_bpe.ipynb #5ddf95b1
 def count_pretokens(input_path: str | os.PathLike,   # UTF-8 text file
                     special_tokens: list[str],        # split on these first; never counted
                     num_processes: int = 1,           # worker processes (1: count in this process, no pool)
@@ -227,6 +229,7 @@ def _desc_key(token: bytes) -> tuple[int, ...]:
     "A key that sorts byte strings in reverse order: each byte `x` becomes `255 - x`, then `256` ends the key."
     return (*(255 - x for x in token), 256)
 
+# %% ../nbs/02_bpe.ipynb #53c545e9
 def merge_words(words: list[list[int]],           # each distinct pre-token as a list of token ids
                 freqs: list[int],                 # how often each occurs
                 vocab: dict[int, bytes],          # id -> bytes; grows by one entry per merge
@@ -498,6 +501,7 @@ def _from_str(s: str, u2b: dict[str, int], where: str) -> bytes:
     try: return bytes(u2b[c] for c in s)
     except KeyError as e: raise ValueError(f"{where}: character {e.args[0]!r} is not in GPT-2's byte alphabet") from None
 
+# %% ../nbs/02_bpe.ipynb #a9b1f061
 def load_bpe(vocab_path: str | os.PathLike,    # vocab.json: token string -> id
              merges_path: str | os.PathLike,   # merges.txt: one "a b" merge per line
              ) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:

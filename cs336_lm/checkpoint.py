@@ -138,6 +138,7 @@ def _keep_previous(path: Path):
     try: os.link(path, tmp); os.replace(tmp, prev)
     except OSError: os.replace(path, prev)
 
+# %% ../nbs/12_checkpoint.ipynb #e2dfc590
 def save_checkpoint(model: nn.Module,                            # the model (compile/DDP wrappers are fine)
                     optimizer: torch.optim.Optimizer | None,     # its optimizer, or None to save weights only
                     iteration: int,                              # optimizer steps taken so far
@@ -163,6 +164,7 @@ def _describe(src) -> str:
 class CorruptCheckpointError(ValueError):
     "A checkpoint file that is damaged: truncated, not a PyTorch file, or its contents differ from its checksum."
 
+# %% ../nbs/12_checkpoint.ipynb #a4f011e1
 def read_checkpoint(src: str | os.PathLike | BinaryIO | IO[bytes],  # a path or a binary file object
                     map_location: str | torch.device = "cpu",       # where tensors are loaded
                     ) -> dict:
@@ -195,6 +197,7 @@ def read_checkpoint(src: str | os.PathLike | BinaryIO | IO[bytes],  # a path or 
     ckpt.setdefault("optimizer", None); ckpt.setdefault("extra", {})
     return ckpt
 
+# %% ../nbs/12_checkpoint.ipynb #5aa83826
 def _restore(ckpt: dict, name: str, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> int:
     "Put a checkpoint read by `read_checkpoint` into `model` (and `optimizer`), after checking that everything fits."
     state = _match_model_state(model, ckpt["model"], name)

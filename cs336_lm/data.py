@@ -107,6 +107,7 @@ def _total_size(resp, start: int) -> int | None:
     if (cr := resp.headers.get("Content-Range")) and not cr.endswith("/*"): return int(cr.rsplit("/", 1)[1])
     return start + int(n) if (n := resp.headers.get("Content-Length")) is not None else None
 
+# %% ../nbs/04_data.ipynb #65192160
 def download_file(url: str,                      # where to get it (http, https or file)
                   dest: str | os.PathLike,       # final path; the download goes to `dest.part` first
                   expected_size: int | None = None,  # bytes the complete file must have (None: the server's size)
@@ -160,6 +161,7 @@ def download_file(url: str,                      # where to get it (http, https 
                 f.flush(); os.fsync(f.fileno())
     return _finish(url, part, dest, total, sha256)
 
+# %% ../nbs/04_data.ipynb #1e859c4f
 def _finish(url: str, part: Path, dest: Path, total: int | None, sha256: str | None) -> Path:
     "Check the complete `.part` (size, SHA-256), record both beside `dest`, and rename it to `dest`."
     size, rec = part.stat().st_size, _read_record(part)
@@ -189,6 +191,7 @@ def _gunzip(src: Path, dest: Path) -> Path:
         raise ValueError(f"{src} is not a complete gzip file ({e}); it was deleted, run again to download it") from None
     return dest
 
+# %% ../nbs/04_data.ipynb #b18e98ff
 def download(name: str,                          # a key of `DATASETS`, or "all"
              data_dir: str | os.PathLike | None = None,  # default: `cs336_lm.core.data_dir()`
              progress: bool = True,              # show progress bars
@@ -263,6 +266,7 @@ def _encode_chunk(args) -> int:
         raise ValueError(f"{path} is not valid UTF-8 (between bytes {start:,} and {end:,}): {e.reason}") from None
     return n
 
+# %% ../nbs/04_data.ipynb #f3acb7b9
 def encode_file(input_path: str | os.PathLike,   # UTF-8 text
                 tokenizer,                       # a `Tokenizer` (it is pickled to the worker processes)
                 out_path: str | os.PathLike,     # the `.npy` file to write
@@ -347,6 +351,7 @@ def _token_file(path: Path) -> np.ndarray:
                          f"{math.prod(shape):,} {dtype} values ({want:,} bytes), the file has {size:,} bytes")
     return np.load(path, mmap_mode="r") if math.prod(shape) >= 2 else np.load(path)
 
+# %% ../nbs/04_data.ipynb #c416edb0
 def load_tokens(path: str | os.PathLike,        # `.npy` file, or a raw `.bin` of uint16 ids
                 vocab_size: int | None = None,  # if given, check every id is below it
                 ) -> np.ndarray:

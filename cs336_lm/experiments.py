@@ -74,6 +74,7 @@ def _record(name: str, out: Path, cfg: TrainConfig, summary: dict, overrides: di
     write_json(out/SUMMARY_NAME, summary)
     return summary
 
+# %% ../nbs/15_experiments.ipynb #12e87e60
 def run_experiment(name: str,                # run name: its directory inside `runs_dir`
                    base: TrainConfig,        # the baseline configuration
                    runs_dir: str | Path = "runs",  # where runs live

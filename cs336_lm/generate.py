@@ -79,6 +79,7 @@ def _compiled_decoder(model: TransformerLM, batch: int, compile: bool | dict):
     if (batch, w.device, w.dtype) not in caches: caches[batch, w.device, w.dtype] = model.new_kv_cache(batch)
     return caches[batch, w.device, w.dtype], _COMPILED_STEPS[key]
 
+# %% ../nbs/14_generate.ipynb #af12377a
 @torch.no_grad()
 def decode_chunks(model: TransformerLM,            # the language model
                   prompts: Sequence[Sequence[int]],  # one list of token ids per row (each at least one token)
@@ -125,6 +126,7 @@ def decode_chunks(model: TransformerLM,            # the language model
     finally:
         model.train(was_training)
 
+# %% ../nbs/14_generate.ipynb #12d6bee2
 def generate_batch(model: TransformerLM, prompts: Sequence[Sequence[int]], max_new_tokens: int = 256,
                    temperature: float = 1.0, top_p: float = 1.0, eos_id: int | None = None,
                    generator: torch.Generator | None = None, use_cache: bool = True, compile: bool | dict = False,
@@ -165,6 +167,7 @@ def _eos_id(tokenizer: Tokenizer, stop: str | None) -> int | None:
     ids = tokenizer.encode(stop)
     return ids[0] if len(ids) == 1 else None
 
+# %% ../nbs/14_generate.ipynb #82250428
 def stream_generate(model: TransformerLM,       # the language model
                     tokenizer: Tokenizer,       # its tokenizer
                     prompt: str = "",           # text to continue ("" = a new document)
@@ -194,6 +197,7 @@ def stream_generate(model: TransformerLM,       # the language model
         shown = text
     if (text := tokenizer.decode(ids)) != shown: yield text[len(shown):]
 
+# %% ../nbs/14_generate.ipynb #52bbfcb7
 def generate(model: TransformerLM,       # the language model
              tokenizer: Tokenizer,       # its tokenizer
              prompt: str = "",           # text to continue ("" = a new document)

@@ -149,6 +149,7 @@ def rope_angles(theta: float, d_k: int, positions: Tensor) -> Tensor:
     inv_freq = theta ** (-torch.arange(0, d_k, 2, dtype=torch.float64, device=positions.device) / d_k)
     return positions.to(torch.float64)[..., None] * inv_freq
 
+# %% ../nbs/05_layers.ipynb #228e7378
 class RotaryPositionalEmbedding(nn.Module):
     "Rotate adjacent pairs of the last dimension by position-dependent angles (RoPE)."
     def __init__(self,
@@ -201,6 +202,7 @@ class RotaryPositionalEmbedding(nn.Module):
         cos, sin = self.cos_sin(token_positions, x.shape[-2], start, x.dtype)
         return apply_rotary(x, cos, sin)
 
+# %% ../nbs/05_layers.ipynb #c9cb1a5b
 def apply_rotary(x: Tensor,                   # (..., seq, d_k) to rotate
                  cos: Tensor, sin: Tensor,     # (..., seq, d_k/2) cos and sin of the angles, broadcastable
                  use_complex: bool | None = None,  # complex multiply (None: on the CPU in eager mode only)

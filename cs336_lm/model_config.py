@@ -19,6 +19,7 @@ __all__ = ['FFN_NAMES', 'ModelConfig']
 # %% ../nbs/06A_model_config.ipynb #9df0bba7
 FFN_NAMES = ("swiglu", "silu", "relu2")   # the feed-forward networks a config can name
 
+# %% ../nbs/06A_model_config.ipynb #5a6c65ba
 @dataclass
 class ModelConfig:
     "Sizes and architecture switches of a `TransformerLM` (defaults: the course's TinyStories model)."

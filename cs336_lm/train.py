@@ -93,6 +93,7 @@ def _check_tokens(tokens, path: str, context_length: int, what: str):
         raise ValueError(f"{what} data {path} has {len(tokens)} tokens, but context_length={context_length} "
                          f"needs at least {context_length + 1}")
 
+# %% ../nbs/13_train.ipynb #ada07b60
 class Trainer:
     "One training run as named steps; `Trainer(cfg, dist).fit()` trains and returns the summary."
     def __init__(self, cfg: TrainConfig, dist: DistInfo):
