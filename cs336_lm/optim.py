@@ -47,7 +47,36 @@ class SGDDecay(torch.optim.Optimizer):
                 self.state[p]["t"] = t + 1
         return loss
 
-# %% ../nbs/10_optim.ipynb #f4064eca
+# %% ../nbs/10_optim.ipynb #865bd7d0
+def _adamw_loop(params, grads, ms, vs, steps, group):
+    "The AdamW update one tensor at a time."
+    lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+    for p, g, m, v, t in zip(params, grads, ms, vs, steps):
+        m.lerp_(g, 1 - b1)                                        # m_t = β1·m + (1-β1)·g, in one pass
+        v.mul_(b2).addcmul_(g, g, value=1 - b2)                   # v_t = β2·v + (1-β2)·g²
+        alpha_t = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)     # bias-corrected step size
+        if wd: p.mul_(1 - lr * wd)                                # θ -= α·λ·θ_{t-1} (decoupled decay)
+        p.addcdiv_(m, v.sqrt().add_(eps * math.sqrt(1 - b2 ** t)), value=-alpha_t)  # θ -= α_t·m/(√v + ε̂_t)
+
+# %% ../nbs/10_optim.ipynb #9111b405
+def _step_tensors(state: dict,   # the optimizer's per-parameter state
+                  group: dict):  # one parameter group
+    "The parameters of `group` that have a gradient, with their gradients, m, v and step t (advanced by one here)."
+    params, grads, ms, vs, steps = [], [], [], [], []
+    for p in group["params"]:
+        if p.grad is None: continue
+        if p.grad.is_sparse: raise RuntimeError("AdamW does not support sparse gradients")
+        s = state[p]
+        if not s:                                 # lazily, on the first step with a gradient
+            s["step"] = 0
+            s["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)     # m
+            s["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # v
+        s["step"] = int(s["step"]) + 1            # t, from 1 (int() also reads torch's tensor steps)
+        params.append(p); grads.append(p.grad); ms.append(s["exp_avg"]); vs.append(s["exp_avg_sq"])
+        steps.append(s["step"])
+    return params, grads, ms, vs, steps
+
+# %% ../nbs/10_optim.ipynb #0f6cc2e8
 class AdamW(torch.optim.Optimizer):
     "Adam with decoupled weight decay (Loshchilov & Hutter), the handout's algorithm; matches `torch.optim.AdamW`."
     def __init__(self, params: Iterable,                 # parameters, or a list of parameter-group dicts
@@ -72,34 +101,13 @@ class AdamW(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad(): loss = closure()
         for group in self.param_groups:
-            params, grads, ms, vs, steps = [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None: continue
-                if p.grad.is_sparse: raise RuntimeError("AdamW does not support sparse gradients")
-                state = self.state[p]
-                if not state:                                     # lazily, on the first step with a gradient
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)     # m
-                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # v
-                state["step"] = int(state["step"]) + 1            # t, from 1 (int() also reads torch's tensor steps)
-                params.append(p); grads.append(p.grad); ms.append(state["exp_avg"]); vs.append(state["exp_avg_sq"])
-                steps.append(state["step"])
+            params, *rest = _step_tensors(self.state, group)
             if not params: continue
             foreach = group["foreach"] if group["foreach"] is not None else params[0].device.type != "cpu"
-            (_adamw_foreach if foreach else _adamw_loop)(params, grads, ms, vs, steps, group)
+            (_adamw_foreach if foreach else _adamw_loop)(params, *rest, group)
         return loss
 
-# %% ../nbs/10_optim.ipynb #fb036db2
-def _adamw_loop(params, grads, ms, vs, steps, group):
-    "The AdamW update one tensor at a time."
-    lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-    for p, g, m, v, t in zip(params, grads, ms, vs, steps):
-        m.lerp_(g, 1 - b1)                                        # m_t = β1·m + (1-β1)·g, in one pass
-        v.mul_(b2).addcmul_(g, g, value=1 - b2)                   # v_t = β2·v + (1-β2)·g²
-        alpha_t = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)     # bias-corrected step size
-        if wd: p.mul_(1 - lr * wd)                                # θ -= α·λ·θ_{t-1} (decoupled decay)
-        p.addcdiv_(m, v.sqrt().add_(eps * math.sqrt(1 - b2 ** t)), value=-alpha_t)  # θ -= α_t·m/(√v + ε̂_t)
-
+# %% ../nbs/10_optim.ipynb #9507afe9
 def _adamw_foreach(params, grads, ms, vs, steps, group):
     "The same update for a whole group, one `torch._foreach_*` call per operation."
     lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
