@@ -47,7 +47,7 @@ class SGDDecay(torch.optim.Optimizer):
                 self.state[p]["t"] = t + 1
         return loss
 
-# %% ../nbs/10_optim.ipynb #865bd7d0
+# %% ../nbs/10_optim.ipynb #bff2ac28
 def _adamw_loop(params, grads, ms, vs, steps, group):
     "The AdamW update one tensor at a time."
     lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
@@ -58,7 +58,7 @@ def _adamw_loop(params, grads, ms, vs, steps, group):
         if wd: p.mul_(1 - lr * wd)                                # θ -= α·λ·θ_{t-1} (decoupled decay)
         p.addcdiv_(m, v.sqrt().add_(eps * math.sqrt(1 - b2 ** t)), value=-alpha_t)  # θ -= α_t·m/(√v + ε̂_t)
 
-# %% ../nbs/10_optim.ipynb #9111b405
+# %% ../nbs/10_optim.ipynb #5c904f26
 def _step_tensors(state: dict,   # the optimizer's per-parameter state
                   group: dict):  # one parameter group
     "The parameters of `group` that have a gradient, with their gradients, m, v and step t (advanced by one here)."
@@ -76,7 +76,7 @@ def _step_tensors(state: dict,   # the optimizer's per-parameter state
         steps.append(s["step"])
     return params, grads, ms, vs, steps
 
-# %% ../nbs/10_optim.ipynb #0f6cc2e8
+# %% ../nbs/10_optim.ipynb #4f3ab750
 class AdamW(torch.optim.Optimizer):
     "Adam with decoupled weight decay (Loshchilov & Hutter), the handout's algorithm; matches `torch.optim.AdamW`."
     def __init__(self, params: Iterable,                 # parameters, or a list of parameter-group dicts
@@ -107,7 +107,7 @@ class AdamW(torch.optim.Optimizer):
             (_adamw_foreach if foreach else _adamw_loop)(params, *rest, group)
         return loss
 
-# %% ../nbs/10_optim.ipynb #9507afe9
+# %% ../nbs/10_optim.ipynb #c17a8e65
 def _adamw_foreach(params, grads, ms, vs, steps, group):
     "The same update for a whole group, one `torch._foreach_*` call per operation."
     lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
