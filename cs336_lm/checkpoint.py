@@ -26,9 +26,33 @@ from torch import Tensor, nn
 from .core import atomic_write
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'WEIGHTS_FORMAT', 'to_plain', 'unwrap_model', 'clean_key', 'model_state', 'previous_path',
-           'save_checkpoint', 'CorruptCheckpointError', 'read_checkpoint', 'load_checkpoint', 'load_latest_checkpoint',
-           'rng_states', 'set_rng_states', 'save_weights', 'read_weights']
+__all__ = ['CHECKPOINT_FORMAT', 'WEIGHTS_FORMAT', 'rng_states', 'set_rng_states', 'to_plain', 'unwrap_model', 'clean_key',
+           'model_state', 'previous_path', 'save_checkpoint', 'CorruptCheckpointError', 'read_checkpoint',
+           'load_checkpoint', 'load_latest_checkpoint', 'save_weights', 'read_weights']
+
+# %% ../nbs/12_checkpoint.ipynb #d279abee
+def rng_states() -> dict:
+    "The global RNG states of Python, NumPy, torch (CPU) and CUDA/MPS if available, storable with `save_checkpoint`."
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    states = {"python": random.getstate(), "numpy": (kind, torch.from_numpy(keys.copy()), pos, has_gauss, cached),
+              "torch": torch.get_rng_state()}
+    if torch.cuda.is_available(): states["cuda"] = torch.cuda.get_rng_state_all()
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available(): states["mps"] = torch.mps.get_rng_state()
+    return states
+
+def set_rng_states(states: Mapping):  # the output of `rng_states`, e.g. from `read_checkpoint(src)["extra"]`
+    "Restore the generators saved by `rng_states` (those absent on this machine are skipped)."
+    if "python" in states:
+        version, internal, gauss = states["python"]
+        random.setstate((version, tuple(internal), gauss))
+    if "numpy" in states:
+        kind, keys, pos, has_gauss, cached = states["numpy"]
+        np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    if "torch" in states: torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    if "mps" in states and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        torch.mps.set_rng_state(states["mps"])
 
 # %% ../nbs/12_checkpoint.ipynb #edd6c439
 CHECKPOINT_FORMAT = "cs336_lm.checkpoint/1"
@@ -232,30 +256,6 @@ def load_latest_checkpoint(src: str | os.PathLike,                         # a c
         ckpt, path = read_checkpoint(prev, map_location), prev
     _restore(ckpt, os.fspath(path), model, optimizer)
     return {**ckpt, "path": path}
-
-# %% ../nbs/12_checkpoint.ipynb #d279abee
-def rng_states() -> dict:
-    "The global RNG states of Python, NumPy, torch (CPU) and CUDA/MPS if available, storable with `save_checkpoint`."
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    states = {"python": random.getstate(), "numpy": (kind, torch.from_numpy(keys.copy()), pos, has_gauss, cached),
-              "torch": torch.get_rng_state()}
-    if torch.cuda.is_available(): states["cuda"] = torch.cuda.get_rng_state_all()
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available(): states["mps"] = torch.mps.get_rng_state()
-    return states
-
-def set_rng_states(states: Mapping):  # the output of `rng_states`, e.g. from `read_checkpoint(src)["extra"]`
-    "Restore the generators saved by `rng_states` (those absent on this machine are skipped)."
-    if "python" in states:
-        version, internal, gauss = states["python"]
-        random.setstate((version, tuple(internal), gauss))
-    if "numpy" in states:
-        kind, keys, pos, has_gauss, cached = states["numpy"]
-        np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-    if "torch" in states: torch.set_rng_state(states["torch"])
-    if "cuda" in states and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(states["cuda"])
-    if "mps" in states and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        torch.mps.set_rng_state(states["mps"])
 
 # %% ../nbs/12_checkpoint.ipynb #80a7629a
 import json
