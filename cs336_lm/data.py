@@ -33,8 +33,8 @@ from . import core
 from .core import _fsync_dir, atomic_write, exit_with_parent, make_parent, reporting_full_disk, temp_dir_beside
 
 # %% auto #0
-__all__ = ['DATASETS', 'SPLITS', 'download_file', 'download', 'download_cli', 'dataset_files', 'encode_file', 'encode_cli',
-           'load_tokens', 'get_batch']
+__all__ = ['DATASETS', 'SPLITS', 'dataset_files', 'encode_file', 'load_tokens', 'get_batch', 'download_file', 'download',
+           'download_cli', 'encode_cli']
 
 # %% ../nbs/04_data.ipynb #301dd690
 _HF = "https://huggingface.co/datasets"
@@ -60,6 +60,182 @@ DATASETS = {  # name -> [(url, path inside the data directory, bytes, sha256)]; 
     ],
 }
 SPLITS = {"tinystories": ("TinyStoriesV2-GPT4-train.txt", "TinyStoriesV2-GPT4-valid.txt"), "owt": ("owt_train.txt", "owt_valid.txt")}
+
+# %% ../nbs/04_data.ipynb #5f5d6c0c
+def dataset_files(name: str,                          # dataset: tinystories, owt, …
+                  data_dir: str | os.PathLike | None = None,  # default: `cs336_lm.core.data_dir()`
+                  download: bool = False,             # fetch the dataset when it is missing
+                  progress: bool = True,              # progress bars while downloading
+                  ) -> tuple[Path, Path]:
+    "The (train, valid) text files of dataset `name` inside `<data_dir>/<name>/`."
+    root = (Path(data_dir) if data_dir else core.data_dir())/name
+    canonical = SPLITS.get(name)
+    if canonical and all((root/f).exists() for f in canonical): return root/canonical[0], root/canonical[1]
+    found = sorted(p.name for p in root.glob("*.txt")) if root.is_dir() else []
+    train, valid = ([root/f for f in found if s in f] for s in ("train", "valid"))
+    if len(train) == 1 and len(valid) == 1: return train[0], valid[0]
+    if download and name in SPLITS:
+        globals()["download"](name, root.parent, progress)   # the function, not the flag of the same name
+        return dataset_files(name, root.parent)
+    raise FileNotFoundError(f"{root} does not hold the {name} data: expected {' and '.join(canonical) if canonical else 'files'} "
+                            f"(or one *train*.txt and one *valid*.txt), found {found or 'nothing'}. "
+                            f"Run `cs336-lm download {name}` or set CS336_DATA_DIR to a directory that has {name}/")
+
+# %% ../nbs/04_data.ipynb #fb2ba32d
+_worker_tokenizer = None
+
+def _init_worker(tokenizer, parent_pid: int):
+    "Keep the tokenizer in this worker process (unpickled once, not once per chunk); end the worker with its parent."
+    global _worker_tokenizer
+    _worker_tokenizer = tokenizer
+    exit_with_parent(parent_pid)
+
+def _encode_chunk(args) -> int:
+    "Encode bytes `[start, end)` of a text file into raw ids of `dtype` in `dest`; returns how many."
+    path, start, end, dest, dtype, tokenizer = args
+    tokenizer = tokenizer or _worker_tokenizer
+    with open(path, "rb") as f: f.seek(start); data = f.read(end - start)
+    lines = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")   # newline="": keep "\r\n" as it is
+    ids, n = tokenizer.encode_iterable(lines), 0
+    try:
+        with open(dest, "wb") as out:
+            while (block := np.fromiter(itertools.islice(ids, 1 << 20), dtype=dtype)).size:
+                block.tofile(out); n += block.size
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path} is not valid UTF-8 (between bytes {start:,} and {end:,}): {e.reason}") from None
+    return n
+
+# %% ../nbs/04_data.ipynb #f0b27186
+def _check_encode_args(tokenizer, path: Path, out: Path, dtype: np.dtype):
+    "Raise, naming the problem, unless the ids fit `dtype`, `path` is a file and `out` can be a file."
+    if dtype.kind != "u": raise TypeError(f"token ids are stored as unsigned integers (uint16, uint32), not {dtype}")
+    if (top := max(tokenizer.vocab)) > np.iinfo(dtype).max:
+        raise ValueError(f"the largest token id, {top:,}, does not fit {dtype} (at most {np.iinfo(dtype).max:,}): "
+                         f"pass dtype=np.uint32")
+    if path.is_dir(): raise IsADirectoryError(f"text file {str(path)!r} is a directory")
+    if not path.is_file(): raise FileNotFoundError(f"text file {str(path)!r} does not exist")
+    if out.is_dir(): raise IsADirectoryError(f"output {str(out)!r} is a directory: give a file name, such as {str(out/'tokens.npy')!r}")
+
+def _chunk_bounds(path: Path, tokenizer, pieces: int, split_special_token: str) -> list[int]:
+    "Byte offsets cutting `path` into about `pieces` chunks that start at `split_special_token`."
+    if split_special_token not in getattr(tokenizer, "special_tokens", [split_special_token]):
+        return [0, path.stat().st_size]   # not a special token of this tokenizer: a cut there could split a pre-token
+    with open(path, "rb") as f: return find_chunk_boundaries(f, pieces, split_special_token.encode())
+
+# %% ../nbs/04_data.ipynb #003bbba8
+def _encode_chunks(jobs: list, tokenizer, num_processes: int, progress: bool) -> list[int]:
+    "Run `_encode_chunk` over `jobs`, in this process or in `num_processes` spawned workers; the id counts."
+    from tqdm.auto import tqdm
+    bar = dict(desc="encoding", total=len(jobs), unit="chunk", disable=not (progress and len(jobs) > 1))
+    if num_processes <= 1 or len(jobs) <= 1:
+        return [_encode_chunk((*j, tokenizer)) for j in tqdm(jobs, **bar)]
+    # "spawn" starts clean workers on every OS (forking a process with threads can deadlock)
+    mod = importlib.import_module("cs336_lm.data")   # workers find the functions by module and name
+    with ProcessPoolExecutor(min(num_processes, len(jobs)), mp_context=mp.get_context("spawn"),
+                             initializer=mod._init_worker, initargs=(tokenizer, os.getpid())) as ex:
+        return list(tqdm(ex.map(mod._encode_chunk, [(*j, None) for j in jobs]), **bar))
+
+def _write_npy(out: Path, parts: list[Path], dtype: np.dtype, n: int):
+    "Write `out` atomically: a `.npy` header for `n` ids, then the raw pieces in order (each removed once copied)."
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (n,)}
+    with atomic_write(out) as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        for p in parts:
+            with open(p, "rb") as piece: shutil.copyfileobj(piece, f, 1 << 22)
+            p.unlink()
+
+# %% ../nbs/04_data.ipynb #f3acb7b9
+def encode_file(input_path: str | os.PathLike,   # UTF-8 text
+                tokenizer,                       # a `Tokenizer` (it is pickled to the worker processes)
+                out_path: str | os.PathLike,     # the `.npy` file to write
+                num_processes: int | None = None,  # workers (default: 1 below 8 MB, else all cores)
+                dtype=np.uint16,                 # unsigned integer type of the ids; must hold the largest id
+                split_special_token: str = "<|endoftext|>",  # chunks start at this token
+                max_chunk_bytes: int = CHUNK_BYTES,  # text one worker reads at a time (bounds its memory)
+                progress: bool = False,          # show a progress bar over the chunks
+                ) -> int:
+    "Encode a whole text file into a flat `.npy` of token ids, in parallel, with bounded memory; returns the count."
+    dtype, path, out = np.dtype(dtype), Path(input_path), Path(out_path)
+    _check_encode_args(tokenizer, path, out, dtype)
+    size = path.stat().st_size
+    if num_processes is None: num_processes = 1 if size < 8_000_000 else (os.cpu_count() or 1)
+    bounds = _chunk_bounds(path, tokenizer, max(num_processes, math.ceil(size / max_chunk_bytes)), split_special_token)
+    with temp_dir_beside(out) as tmp, reporting_full_disk(out):   # also removes what a killed run left
+        parts = [tmp/f"{k:05d}.bin" for k in range(len(bounds) - 1)]
+        jobs = [(str(path), a, b, str(p), dtype) for a, b, p in zip(bounds, bounds[1:], parts)]
+        counts = _encode_chunks(jobs, tokenizer, num_processes, progress)
+        _write_npy(out, parts, dtype, sum(counts))
+    return sum(counts)
+
+# %% ../nbs/04_data.ipynb #467ccb7c
+def _token_file(path: Path) -> np.ndarray:
+    "Memory-map the token file `path`; a damaged one is a one-line error naming it and what is wrong."
+    size = path.stat().st_size
+    if path.suffix != ".npy":
+        if size % 2: raise ValueError(f"{path}: {size:,} bytes is not a whole number of uint16 ids (odd length): "
+                                      "the file is truncated or not a token file")
+        return np.memmap(path, dtype=np.uint16, mode="r") if size >= 4 else np.fromfile(path, dtype=np.uint16)
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            shape, _, dtype = (np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0)(f)
+            offset = f.tell()
+    except (ValueError, EOFError) as e:
+        raise ValueError(f"{path} is not a valid .npy file ({str(e).splitlines()[0]}): re-encode it with `cs336-lm encode`") from None
+    if dtype.hasobject: raise ValueError(f"{path} holds Python objects, not token ids")
+    if (want := offset + math.prod(shape) * dtype.itemsize) != size:
+        raise ValueError(f"{path} is {'truncated' if size < want else 'longer than its header says'}: its header announces "
+                         f"{math.prod(shape):,} {dtype} values ({want:,} bytes), the file has {size:,} bytes")
+    return np.load(path, mmap_mode="r") if math.prod(shape) >= 2 else np.load(path)
+
+# %% ../nbs/04_data.ipynb #c416edb0
+def load_tokens(path: str | os.PathLike,        # `.npy` file, or a raw `.bin` of uint16 ids
+                vocab_size: int | None = None,  # if given, check every id is below it
+                ) -> np.ndarray:
+    "Memory-map a 1-D token file, checking its size, its dtype and (optionally) that every id is below `vocab_size`."
+    path = Path(path)
+    if path.is_dir(): raise IsADirectoryError(f"token file {str(path)!r} is a directory")
+    if not path.is_file(): raise FileNotFoundError(f"token file {str(path)!r} does not exist")
+    arr = _token_file(path)
+    if arr.ndim != 1: raise ValueError(f"{path}: expected a 1-D array of token ids, got shape {arr.shape}")
+    if arr.dtype not in (np.uint16, np.uint32):
+        raise TypeError(f"{path}: token ids must be uint16 (or uint32), got {arr.dtype}; "
+                        f"re-encode with `cs336-lm encode`, or convert with arr.astype(np.uint16) if all ids fit")
+    if len(arr) < 2: raise ValueError(f"{path}: {len(arr)} tokens are too few to make a single training pair")
+    if vocab_size is not None:
+        block = 1 << 24
+        for s in range(0, len(arr), block):
+            chunk = arr[s:s + block]
+            if chunk.max() >= vocab_size:
+                i = s + int(np.flatnonzero(chunk >= vocab_size)[0])
+                raise ValueError(f"{path}: token id {int(arr[i])} at position {i:,} is not below vocab_size={vocab_size}")
+    return arr
+
+# %% ../nbs/04_data.ipynb #71778f5c
+def get_batch(x: np.ndarray,              # 1-D token ids (a memory map is fine)
+              batch_size: int,            # number of windows
+              context_length: int,        # tokens per window
+              device: str | torch.device, # where the tensors go: cpu, cuda, cuda:N, mps
+              generator: torch.Generator | np.random.Generator | None = None,  # source of the start positions
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Random `(inputs, targets)` int64 tensors of shape `(batch_size, context_length)`; targets are inputs shifted by one."
+    import torch
+    if getattr(x, "ndim", None) != 1: raise ValueError(f"x must be a 1-D array of token ids, got shape {getattr(x, 'shape', None)}")
+    if batch_size < 1: raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if not 1 <= context_length < len(x):
+        raise ValueError(f"context_length must be between 1 and len(x) - 1 = {len(x) - 1}, got {context_length}")
+    n_starts = len(x) - context_length                                  # starts 0 … len(x) - m - 1 all fit m + 1 ids
+    if isinstance(generator, np.random.Generator): starts = generator.integers(0, n_starts, batch_size)
+    else: starts = torch.randint(0, n_starts, (batch_size,), generator=generator).numpy()
+    rows = np.lib.stride_tricks.sliding_window_view(x, context_length + 1)   # (len(x) - m, m+1), a view: no copy
+    windows = rows[starts]                                                     # (B, m+1): one gather of B rows
+    device = torch.device(device)
+    if device.type == "cuda":   # one pinned host buffer, copied without blocking; the split happens on the GPU
+        w = torch.from_numpy(windows.astype(np.int64)).pin_memory().to(device, non_blocking=True)
+        return w[:, :-1].contiguous(), w[:, 1:].contiguous()
+    # the split and the int64 conversion in NumPy: single-threaded, so no waking of torch's thread pool for a small copy
+    inputs, targets = (torch.from_numpy(a.astype(np.int64)) for a in (windows[:, :-1], windows[:, 1:]))
+    return (inputs, targets) if device.type == "cpu" else (inputs.to(device), targets.to(device))   # (B, m) each
 
 # %% ../nbs/04_data.ipynb #407da069
 def _sha256(path: Path) -> str:
@@ -222,96 +398,6 @@ def download_cli(name: str,            # tinystories | owt | fixtures | all
         warnings.showwarning = lambda message, *_, **__: print(f"cs336-lm download: warning: {message}", file=sys.stderr)
         for p in download(name, data_dir, verify=verify): print(p)
 
-# %% ../nbs/04_data.ipynb #5f5d6c0c
-def dataset_files(name: str,                          # dataset: tinystories, owt, …
-                  data_dir: str | os.PathLike | None = None,  # default: `cs336_lm.core.data_dir()`
-                  download: bool = False,             # fetch the dataset when it is missing
-                  progress: bool = True,              # progress bars while downloading
-                  ) -> tuple[Path, Path]:
-    "The (train, valid) text files of dataset `name` inside `<data_dir>/<name>/`."
-    root = (Path(data_dir) if data_dir else core.data_dir())/name
-    canonical = SPLITS.get(name)
-    if canonical and all((root/f).exists() for f in canonical): return root/canonical[0], root/canonical[1]
-    found = sorted(p.name for p in root.glob("*.txt")) if root.is_dir() else []
-    train, valid = ([root/f for f in found if s in f] for s in ("train", "valid"))
-    if len(train) == 1 and len(valid) == 1: return train[0], valid[0]
-    if download and name in SPLITS:
-        globals()["download"](name, root.parent, progress)   # the function, not the flag of the same name
-        return dataset_files(name, root.parent)
-    raise FileNotFoundError(f"{root} does not hold the {name} data: expected {' and '.join(canonical) if canonical else 'files'} "
-                            f"(or one *train*.txt and one *valid*.txt), found {found or 'nothing'}. "
-                            f"Run `cs336-lm download {name}` or set CS336_DATA_DIR to a directory that has {name}/")
-
-# %% ../nbs/04_data.ipynb #fb2ba32d
-_worker_tokenizer = None
-
-def _init_worker(tokenizer, parent_pid: int):
-    "Keep the tokenizer in this worker process (unpickled once, not once per chunk); end the worker with its parent."
-    global _worker_tokenizer
-    _worker_tokenizer = tokenizer
-    exit_with_parent(parent_pid)
-
-def _encode_chunk(args) -> int:
-    "Encode bytes `[start, end)` of a text file into raw ids of `dtype` in `dest`; returns how many."
-    path, start, end, dest, dtype, tokenizer = args
-    tokenizer = tokenizer or _worker_tokenizer
-    with open(path, "rb") as f: f.seek(start); data = f.read(end - start)
-    lines = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")   # newline="": keep "\r\n" as it is
-    ids, n = tokenizer.encode_iterable(lines), 0
-    try:
-        with open(dest, "wb") as out:
-            while (block := np.fromiter(itertools.islice(ids, 1 << 20), dtype=dtype)).size:
-                block.tofile(out); n += block.size
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path} is not valid UTF-8 (between bytes {start:,} and {end:,}): {e.reason}") from None
-    return n
-
-# %% ../nbs/04_data.ipynb #f3acb7b9
-def encode_file(input_path: str | os.PathLike,   # UTF-8 text
-                tokenizer,                       # a `Tokenizer` (it is pickled to the worker processes)
-                out_path: str | os.PathLike,     # the `.npy` file to write
-                num_processes: int | None = None,  # workers (default: 1 below 8 MB, else all cores)
-                dtype=np.uint16,                 # unsigned integer type of the ids; must hold the largest id
-                split_special_token: str = "<|endoftext|>",  # chunks start at this token
-                max_chunk_bytes: int = CHUNK_BYTES,  # text one worker reads at a time (bounds its memory)
-                progress: bool = False,          # show a progress bar over the chunks
-                ) -> int:
-    "Encode a whole text file into a flat `.npy` of token ids, in parallel, with bounded memory; returns the count."
-    dtype = np.dtype(dtype)
-    if dtype.kind != "u": raise TypeError(f"token ids are stored as unsigned integers (uint16, uint32), not {dtype}")
-    if (top := max(tokenizer.vocab)) > np.iinfo(dtype).max:
-        raise ValueError(f"the largest token id, {top:,}, does not fit {dtype} (at most {np.iinfo(dtype).max:,}): "
-                         f"pass dtype=np.uint32")
-    path, out = Path(input_path), Path(out_path)
-    if path.is_dir(): raise IsADirectoryError(f"text file {str(path)!r} is a directory")
-    if not path.is_file(): raise FileNotFoundError(f"text file {str(path)!r} does not exist")
-    if out.is_dir(): raise IsADirectoryError(f"output {str(out)!r} is a directory: give a file name, such as {str(out/'tokens.npy')!r}")
-    size = path.stat().st_size
-    if num_processes is None: num_processes = 1 if size < 8_000_000 else (os.cpu_count() or 1)
-    if split_special_token in getattr(tokenizer, "special_tokens", [split_special_token]):
-        with open(path, "rb") as f:
-            bounds = find_chunk_boundaries(f, max(num_processes, math.ceil(size / max_chunk_bytes)), split_special_token.encode())
-    else: bounds = [0, size]   # not a special token of this tokenizer: a cut there could split a pre-token
-    with temp_dir_beside(out) as tmp, reporting_full_disk(out):   # also removes what a killed run left
-        parts = [tmp/f"{k:05d}.bin" for k in range(len(bounds) - 1)]
-        parallel = num_processes > 1 and len(parts) > 1
-        jobs = [(str(path), a, b, str(p), dtype, None if parallel else tokenizer) for a, b, p in zip(bounds, bounds[1:], parts)]
-        from tqdm.auto import tqdm
-        progress = progress and len(jobs) > 1                # a bar over a single chunk tells nothing
-        if not parallel: counts = [_encode_chunk(j) for j in tqdm(jobs, "encoding", unit="chunk", disable=not progress)]
-        else:   # "spawn" starts clean workers on every OS (forking a process with threads can deadlock)
-            mod = importlib.import_module("cs336_lm.data")   # workers find the functions by module and name
-            with ProcessPoolExecutor(min(num_processes, len(jobs)), mp_context=mp.get_context("spawn"),
-                                     initializer=mod._init_worker, initargs=(tokenizer, os.getpid())) as ex:
-                counts = list(tqdm(ex.map(mod._encode_chunk, jobs), "encoding", total=len(jobs), unit="chunk", disable=not progress))
-        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (sum(counts),)}
-        with atomic_write(out) as f:                        # the .npy header, then the pieces in order
-            np.lib.format.write_array_header_1_0(f, header)
-            for p in parts:
-                with open(p, "rb") as piece: shutil.copyfileobj(piece, f, 1 << 22)
-                p.unlink()
-    return sum(counts)
-
 # %% ../nbs/04_data.ipynb #2d08edf9
 def encode_cli(input: str,                        # UTF-8 text file
                tokenizer_dir: str,                # directory with vocab.json and merges.txt (from `cs336-lm train-bpe`)
@@ -329,73 +415,3 @@ def encode_cli(input: str,                        # UTF-8 text file
     n = encode_file(input, tok, out, num_processes, dtype, specials[0], progress=True)
     size = Path(input).stat().st_size
     print(f"{n:,} tokens ({size / max(n, 1):.2f} bytes/token, {np.dtype(dtype).name}) in {time.perf_counter() - t:.1f} s -> {out}")
-
-# %% ../nbs/04_data.ipynb #467ccb7c
-def _token_file(path: Path) -> np.ndarray:
-    "Memory-map the token file `path`; a damaged one is a one-line error naming it and what is wrong."
-    size = path.stat().st_size
-    if path.suffix != ".npy":
-        if size % 2: raise ValueError(f"{path}: {size:,} bytes is not a whole number of uint16 ids (odd length): "
-                                      "the file is truncated or not a token file")
-        return np.memmap(path, dtype=np.uint16, mode="r") if size >= 4 else np.fromfile(path, dtype=np.uint16)
-    try:
-        with open(path, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            shape, _, dtype = (np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0)(f)
-            offset = f.tell()
-    except (ValueError, EOFError) as e:
-        raise ValueError(f"{path} is not a valid .npy file ({str(e).splitlines()[0]}): re-encode it with `cs336-lm encode`") from None
-    if dtype.hasobject: raise ValueError(f"{path} holds Python objects, not token ids")
-    if (want := offset + math.prod(shape) * dtype.itemsize) != size:
-        raise ValueError(f"{path} is {'truncated' if size < want else 'longer than its header says'}: its header announces "
-                         f"{math.prod(shape):,} {dtype} values ({want:,} bytes), the file has {size:,} bytes")
-    return np.load(path, mmap_mode="r") if math.prod(shape) >= 2 else np.load(path)
-
-# %% ../nbs/04_data.ipynb #c416edb0
-def load_tokens(path: str | os.PathLike,        # `.npy` file, or a raw `.bin` of uint16 ids
-                vocab_size: int | None = None,  # if given, check every id is below it
-                ) -> np.ndarray:
-    "Memory-map a 1-D token file, checking its size, its dtype and (optionally) that every id is below `vocab_size`."
-    path = Path(path)
-    if path.is_dir(): raise IsADirectoryError(f"token file {str(path)!r} is a directory")
-    if not path.is_file(): raise FileNotFoundError(f"token file {str(path)!r} does not exist")
-    arr = _token_file(path)
-    if arr.ndim != 1: raise ValueError(f"{path}: expected a 1-D array of token ids, got shape {arr.shape}")
-    if arr.dtype not in (np.uint16, np.uint32):
-        raise TypeError(f"{path}: token ids must be uint16 (or uint32), got {arr.dtype}; "
-                        f"re-encode with `cs336-lm encode`, or convert with arr.astype(np.uint16) if all ids fit")
-    if len(arr) < 2: raise ValueError(f"{path}: {len(arr)} tokens are too few to make a single training pair")
-    if vocab_size is not None:
-        block = 1 << 24
-        for s in range(0, len(arr), block):
-            chunk = arr[s:s + block]
-            if chunk.max() >= vocab_size:
-                i = s + int(np.flatnonzero(chunk >= vocab_size)[0])
-                raise ValueError(f"{path}: token id {int(arr[i])} at position {i:,} is not below vocab_size={vocab_size}")
-    return arr
-
-# %% ../nbs/04_data.ipynb #71778f5c
-def get_batch(x: np.ndarray,              # 1-D token ids (a memory map is fine)
-              batch_size: int,            # number of windows
-              context_length: int,        # tokens per window
-              device: str | torch.device, # where the tensors go: cpu, cuda, cuda:N, mps
-              generator: torch.Generator | np.random.Generator | None = None,  # source of the start positions
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-    "Random `(inputs, targets)` int64 tensors of shape `(batch_size, context_length)`; targets are inputs shifted by one."
-    import torch
-    if getattr(x, "ndim", None) != 1: raise ValueError(f"x must be a 1-D array of token ids, got shape {getattr(x, 'shape', None)}")
-    if batch_size < 1: raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    if not 1 <= context_length < len(x):
-        raise ValueError(f"context_length must be between 1 and len(x) - 1 = {len(x) - 1}, got {context_length}")
-    n_starts = len(x) - context_length                                  # starts 0 … len(x) - m - 1 all fit m + 1 ids
-    if isinstance(generator, np.random.Generator): starts = generator.integers(0, n_starts, batch_size)
-    else: starts = torch.randint(0, n_starts, (batch_size,), generator=generator).numpy()
-    rows = np.lib.stride_tricks.sliding_window_view(x, context_length + 1)   # (len(x) - m, m+1), a view: no copy
-    windows = rows[starts]                                                     # (B, m+1): one gather of B rows
-    device = torch.device(device)
-    if device.type == "cuda":   # one pinned host buffer, copied without blocking; the split happens on the GPU
-        w = torch.from_numpy(windows.astype(np.int64)).pin_memory().to(device, non_blocking=True)
-        return w[:, :-1].contiguous(), w[:, 1:].contiguous()
-    # the split and the int64 conversion in NumPy: single-threaded, so no waking of torch's thread pool for a small copy
-    inputs, targets = (torch.from_numpy(a.astype(np.int64)) for a in (windows[:, :-1], windows[:, 1:]))
-    return (inputs, targets) if device.type == "cpu" else (inputs.to(device), targets.to(device))   # (B, m) each
