@@ -51,7 +51,7 @@ def count_params(cfg: ModelConfig,  # the model's sizes and switches
     n["non_vocab"] = n["non_embedding"] - n["lm_head"]
     return n
 
-# %% ../nbs/08_accounting.ipynb #30cb26a9
+# %% ../nbs/08_accounting.ipynb #a9f63bdd
 class Matmul(NamedTuple):
     "One matrix product A (m×n) · B (n×p) in a forward pass, done `count` times per layer (or per pass, for the head)."
     name: str         # what it computes
@@ -67,6 +67,7 @@ class Matmul(NamedTuple):
         "FLOPs of all `count` products: count · 2mnp (per layer when `per_layer`)."
         return self.count * 2 * self.m * self.n * self.p
 
+# %% ../nbs/08_accounting.ipynb #85881be2
 def forward_matmuls(cfg: ModelConfig,           # the model's sizes and switches
                     batch: int = 1,             # sequences in the batch
                     seq_len: int | None = None, # tokens per sequence (default: cfg.context_length)
@@ -85,7 +86,7 @@ def forward_matmuls(cfg: ModelConfig,           # the model's sizes and switches
         rows += [Matmul("x·W1", "ffn", N, d, f, 1, True), Matmul("SiLU(a)·W2", "ffn", N, f, d, 1, True)]
     return rows + [Matmul("x·W_headᵀ (logits)", "lm_head", N, d, V, 1, False)]
 
-# %% ../nbs/08_accounting.ipynb #8790ce26
+# %% ../nbs/08_accounting.ipynb #244abd00
 COMPONENTS = ("qkv_proj", "qk_scores", "attn_values", "output_proj", "ffn", "lm_head")
 
 def causal_attention_flops(seq_len: int,  # tokens T
@@ -113,6 +114,7 @@ def forward_flops(cfg: ModelConfig,             # the model's sizes and switches
     out["total"] = sum(out[k] for k in COMPONENTS)
     return out
 
+# %% ../nbs/08_accounting.ipynb #bd1b5838
 def flop_shares(cfg: ModelConfig,            # the model's sizes and switches
                 seq_len: int | None = None,  # tokens per sequence (default: cfg.context_length)
                 ) -> dict[str, float]:

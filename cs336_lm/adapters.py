@@ -33,7 +33,7 @@ __all__ = ['run_linear', 'run_embedding', 'run_swiglu', 'run_scaled_dot_product_
            'get_adamw_cls', 'run_get_lr_cosine_schedule', 'run_save_checkpoint', 'run_load_checkpoint', 'get_tokenizer',
            'run_train_bpe']
 
-# %% ../nbs/91_adapters.ipynb #302bbcab
+# %% ../nbs/91_adapters.ipynb #5a1aa780
 def _like(w: Tensor) -> dict: return dict(device=w.device, dtype=w.dtype)
 
 def run_linear(d_in: int, d_out: int, weights: Tensor, in_features: Tensor) -> Tensor:
@@ -61,6 +61,7 @@ def run_silu(in_features: Tensor) -> Tensor:
     "SiLU, element-wise."
     return silu(in_features)
 
+# %% ../nbs/91_adapters.ipynb #badde528
 def run_softmax(in_features: Tensor, dim: int) -> Tensor:
     "Numerically stable softmax along `dim`."
     return softmax(in_features, dim)

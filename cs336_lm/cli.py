@@ -25,7 +25,7 @@ from .data import download_cli, encode_cli
 # %% auto #0
 __all__ = ['COMMANDS', 'EXPECTED_ERRORS', 'command_parser', 'add_config_options', 'config_parser', 'train_command', 'main']
 
-# %% ../nbs/90_cli.ipynb #e6b3d744
+# %% ../nbs/90_cli.ipynb #68dcc2f6
 def _train():
     from cs336_lm.train_config import TrainConfig
     return train_command, TrainConfig
@@ -50,6 +50,7 @@ def _export_hf():
     from cs336_lm.export import export_hf_cli
     return export_hf_cli, None
 
+# %% ../nbs/90_cli.ipynb #718a12e1
 COMMANDS = {  # subcommand -> () -> (function, the config dataclass its settings come from, or None)
     "download":   lambda: (download_cli, None),
     "train-bpe":  lambda: (train_bpe_cli, None),

@@ -77,7 +77,7 @@ def make_parent(path: str | os.PathLike) -> Path:
         raise NotADirectoryError(f"cannot write {path}: {blocker} is a file, not a folder") from None
     return path
 
-# %% ../nbs/00_core.ipynb #6d3d4009
+# %% ../nbs/00_core.ipynb #b56fa2cb
 def _lock(fd: int):
     "Hold an exclusive lock on `fd` until it is closed: the mark of a temporary file whose writer is alive."
     if fcntl:
@@ -105,6 +105,7 @@ def remove_stale_temps(directory: str | os.PathLike,  # where to look (not recur
         removed.append(p)
     return removed
 
+# %% ../nbs/00_core.ipynb #92cf934e
 def _umask() -> int:
     mask = os.umask(0); os.umask(mask)
     return mask
@@ -116,7 +117,7 @@ def _fsync_dir(d: Path):
         try: os.fsync(fd)
         finally: os.close(fd)
 
-# %% ../nbs/00_core.ipynb #7df513b0
+# %% ../nbs/00_core.ipynb #0add97eb
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb", **kwargs):
     "Open a temporary file beside `path`; on success fsync it, rename it over `path` and fsync the folder; on error delete it."
@@ -136,6 +137,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **kwargs):
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
+# %% ../nbs/00_core.ipynb #7a9ecca4
 @contextlib.contextmanager
 def temp_dir_beside(path: str | os.PathLike):
     "A temporary folder `.NAME.*.tmp` beside `path` for the pieces of a big write; locked while in use, removed after."

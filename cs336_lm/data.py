@@ -105,7 +105,7 @@ def _encode_chunk(args) -> int:
         raise ValueError(f"{path} is not valid UTF-8 (between bytes {start:,} and {end:,}): {e.reason}") from None
     return n
 
-# %% ../nbs/04_data.ipynb #f0b27186
+# %% ../nbs/04_data.ipynb #be0704d2
 def _check_encode_args(tokenizer, path: Path, out: Path, dtype: np.dtype):
     "Raise, naming the problem, unless the ids fit `dtype`, `path` is a file and `out` can be a file."
     if dtype.kind != "u": raise TypeError(f"token ids are stored as unsigned integers (uint16, uint32), not {dtype}")
@@ -122,7 +122,7 @@ def _chunk_bounds(path: Path, tokenizer, pieces: int, split_special_token: str) 
         return [0, path.stat().st_size]   # not a special token of this tokenizer: a cut there could split a pre-token
     with open(path, "rb") as f: return find_chunk_boundaries(f, pieces, split_special_token.encode())
 
-# %% ../nbs/04_data.ipynb #003bbba8
+# %% ../nbs/04_data.ipynb #b106d238
 def _encode_chunks(jobs: list, tokenizer, num_processes: int, progress: bool) -> list[int]:
     "Run `_encode_chunk` over `jobs`, in this process or in `num_processes` spawned workers; the id counts."
     from tqdm.auto import tqdm

@@ -177,7 +177,7 @@ def results_table(runs: dict[str, dict]) -> str:
                     + f"{last.get('step', '—')} | {last.get('tokens', 0):,} | {last.get('elapsed_s', 0):.0f} |")
     return "\n".join(rows)
 
-# %% ../nbs/15_experiments.ipynb #c17605bb
+# %% ../nbs/15_experiments.ipynb #b0a36f5e
 def prepare_tokens(train_txt: str | Path,  # training text (the tokenizer is trained on it)
                    valid_txt: str | Path,  # validation text
                    work: str | Path,       # output folder: tokenizer/, train.npy, valid.npy
@@ -203,6 +203,7 @@ def cpu_base(work: str | Path = "experiments/data",  # where `prepare_tokens` pu
     return apply_overrides(TrainConfig.from_dict(SMALL_RUN), **{**CPU_SCALE, "train_data": train_data, "valid_data": valid_data,
                                                                 "tokenizer_dir": str(Path(work)/TOKENIZER_DIR), **overrides})
 
+# %% ../nbs/15_experiments.ipynb #2d2ef9c0
 def full_base(dataset: str = "tinystories",         # tinystories | owt (downloaded on first use)
               vocab_size: int = 10_000,             # BPE vocabulary (the handout: 10K for TinyStories, 32K for OWT)
               work: str | Path | None = None,       # token folder (default: experiments/gpu-<dataset>)

@@ -59,7 +59,7 @@ def check_llama(config: ModelConfig):
     if found: raise ValueError(f"cannot export to Llama: the model uses {', '.join(found)}, which Llama's architecture has no "
                                "place for; only pre-norm RoPE SwiGLU models (the handout's) export")
 
-# %% ../nbs/22_export.ipynb #db0514c0
+# %% ../nbs/22_export.ipynb #d4167e42
 def llama_state_dict(model: TransformerLM) -> dict[str, Tensor]:
     "`model`'s weights under Llama's names, each head's queries and keys reordered for Llama's rotary layout."
     c = model.config
@@ -76,6 +76,7 @@ def _transformers():
     except ImportError: raise ImportError("exporting to Hugging Face needs transformers: pip install 'cs336-lm[hf]'") from None
     return transformers
 
+# %% ../nbs/22_export.ipynb #54a7a4a0
 def llama_config(model: TransformerLM,      # the model to describe
                  eos_id: int | None = None,  # the end-of-text token's id, if the tokenizer has one
                  dtype: torch.dtype = torch.float32,  # the dtype the weights are saved in

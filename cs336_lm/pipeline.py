@@ -38,7 +38,7 @@ FULL_RUN = dict(    # the handout's TinyStories run
     batch_size=128, max_tokens=327_680_000, max_lr=4e-3, min_lr=4e-4, warmup_iters=200, weight_decay=0.1, betas=(0.9, 0.95),
     grad_clip=1.0, eval_interval=500, eval_batches=20, log_interval=50, ckpt_interval=1000)
 
-# %% ../nbs/14A_pipeline.ipynb #8100b6d7
+# %% ../nbs/14A_pipeline.ipynb #a0d8fb7f
 def _say(msg: str): print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 def _bpe_prefix(text_path: Path, max_bytes: int | None, dest: Path) -> Path:
@@ -64,6 +64,7 @@ def tokenizer_step(out: Path, train_txt: Path, vocab_size: int, bpe_max_bytes: i
         raise ValueError(f"{tok_dir} holds a vocabulary of {len(tokenizer.vocab)}, not {vocab_size}: delete it or choose another out_dir")
     return tokenizer
 
+# %% ../nbs/14A_pipeline.ipynb #3b40344d
 def tokens_step(out: Path, tokenizer: Tokenizer, texts: dict[str, Path]) -> dict[str, Path]:
     "`out/data/{split}.npy` for each text, encoded unless it exists (`encode_file` writes atomically: existing means complete)."
     npy = {}
@@ -155,7 +156,7 @@ def report_step(out: Path, cfg: TrainConfig, summary: dict, tokenizer: Tokenizer
     print("\n" + prompt + story)
     return result
 
-# %% ../nbs/14A_pipeline.ipynb #d3e9f69b
+# %% ../nbs/14A_pipeline.ipynb #aa5121c2
 def run_pipeline_cli(out_dir: str = "out",            # where the tokenizer, token files, run and summary go
                      data_name: str = "tinystories",  # dataset name (see `cs336-lm download`)
                      vocab_size: int = None,          # BPE vocabulary size (default 2048, or 10,000 with --full)
@@ -181,6 +182,7 @@ def parse_value(text: str):
     try: return json.loads(text)
     except json.JSONDecodeError: return text
 
+# %% ../nbs/14A_pipeline.ipynb #bc3fb4b7
 def parse_settings(pairs: list[str]) -> dict:
     "`NAME=VALUE` strings as a dict of `parse_value`s."
     out = {}
