@@ -11,6 +11,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from fastcore.basics import patch
+
 from .core import dataclass_from_dict
 from .layers import check_positive_int
 from .transformer import ModelConfig
@@ -65,23 +67,27 @@ class TrainConfig:
         self.betas = tuple(self.betas)
         check_train_config(self)
 
-    def to_dict(self) -> dict:
-        "A JSON-ready dict, the model config nested under `model`."
-        return dataclasses.asdict(self)
+# %% ../nbs/12B_train_config.ipynb #c780e155
+@patch
+def to_dict(self: TrainConfig) -> dict:
+    "A JSON-ready dict, the model config nested under `model`."
+    return dataclasses.asdict(self)
 
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        "Build from `to_dict`'s output (unknown keys are an error, so typos do not pass silently)."
-        return dataclass_from_dict(cls, d)
+@patch(cls_method=True)
+def from_dict(cls: TrainConfig, d: dict) -> TrainConfig:
+    "Build from `to_dict`'s output (unknown keys are an error, so typos do not pass silently)."
+    return dataclass_from_dict(cls, d)
 
-    def tokens_per_step(self, world_size: int = 1) -> int:
-        "Tokens in one optimizer step, over all processes."
-        return self.batch_size * self.grad_accum_steps * world_size * self.model.context_length
+@patch
+def tokens_per_step(self: TrainConfig, world_size: int = 1) -> int:
+    "Tokens in one optimizer step, over all processes."
+    return self.batch_size * self.grad_accum_steps * world_size * self.model.context_length
 
-    def total_iters(self, world_size: int = 1) -> int:
-        "Optimizer steps of the run: `max_iters`, or the token budget divided by the tokens per step."
-        if self.max_tokens is None: return self.max_iters
-        return math.ceil(self.max_tokens / self.tokens_per_step(world_size))
+@patch
+def total_iters(self: TrainConfig, world_size: int = 1) -> int:
+    "Optimizer steps of the run: `max_iters`, or the token budget divided by the tokens per step."
+    if self.max_tokens is None: return self.max_iters
+    return math.ceil(self.max_tokens / self.tokens_per_step(world_size))
 
 # %% ../nbs/12B_train_config.ipynb #8e67a255
 def _check_number(name: str, value, low: float = 0.0, low_ok: bool = True):
