@@ -1,4 +1,4 @@
-"""Learn a byte-level BPE vocabulary: a naive trainer that follows the handout word for word, then a fast one — parallel pre-tokenization over chunks, incremental pair counts with a priority queue, and NumPy merges over one flat array for corpora with millions of distinct words — that gives exactly the same merges.
+"""Learn a byte-level BPE vocabulary: a naive trainer that follows the handout word for word, then a fast one grown from it in three checked steps — incremental pair counts, a heap with lazy invalidation, parallel pre-tokenization — that gives exactly the same merges.
 
 Docs: https://cs336-lm.github.io/cs336-lm/bpe.html.md"""
 
@@ -32,10 +32,10 @@ from .core import _umask, atomic_write
 
 # %% auto #0
 __all__ = ['GPT2_SPLIT_PATTERN', 'GPT2_REGEX', 'CHUNK_BYTES', 'FLAT_MIN', 'TOKENIZER_FILES', 'check_special_tokens',
-           'special_splitter', 'gpt2_pretokenize', 'initial_vocab', 'check_vocab_size', 'train_bpe_naive',
-           'find_chunk_boundaries', 'count_pretokens', 'merge_words', 'flat_words', 'pair_keys', 'sum_by_key',
-           'non_overlapping', 'merge_at', 'PairIndex', 'merge_flat', 'train_bpe', 'bytes_to_unicode', 'save_bpe',
-           'load_bpe', 'train_bpe_cli']
+           'special_splitter', 'gpt2_pretokenize', 'initial_vocab', 'check_vocab_size', 'merge_pair', 'train_bpe_naive',
+           'pair_stats', 'merge_ids', 'apply_merge', 'merge_words', 'find_chunk_boundaries', 'chunk_spans',
+           'count_pretokens', 'train_bpe', 'flat_words', 'pair_keys', 'sum_by_key', 'non_overlapping', 'merge_at',
+           'PairIndex', 'merge_flat', 'bytes_to_unicode', 'save_bpe', 'load_bpe', 'train_bpe_cli']
 
 # %% ../nbs/02_bpe.ipynb #a6f15aab
 GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -76,7 +76,16 @@ def check_vocab_size(vocab_size: int, special_tokens: list[str]) -> None:
         raise ValueError(f"vocab_size must be an integer of at least 256 + {len(special_tokens)} special tokens "
                          f"= {256 + len(special_tokens)}, got {vocab_size!r}")
 
-# %% ../nbs/02_bpe.ipynb #a651f0b4
+# %% ../nbs/02_bpe.ipynb #c1aeede3
+def merge_pair(word: tuple[bytes, ...], pair: tuple[bytes, bytes]) -> tuple[bytes, ...]:
+    "`word` with each occurrence of `pair`, taken left to right, replaced by the joined token."
+    out, i = [], 0
+    while i < len(word):
+        if word[i:i + 2] == pair: out.append(pair[0] + pair[1]); i += 2
+        else: out.append(word[i]); i += 1
+    return tuple(out)
+
+# %% ../nbs/02_bpe.ipynb #838200fa
 def train_bpe_naive(text: str,                      # the training text
                     vocab_size: int,                # final size: 256 bytes + special tokens + merges
                     special_tokens: list[str] | None = None,  # e.g. ["<|endoftext|>"]
@@ -97,18 +106,94 @@ def train_bpe_naive(text: str,                      # the training text
         merges.append(best)
         vocab[len(vocab)] = best[0] + best[1]
         new_words = Counter()
-        for word, n in words.items():
-            out, i = [], 0
-            while i < len(word):
-                if i + 1 < len(word) and (word[i], word[i + 1]) == best: out.append(best[0] + best[1]); i += 2
-                else: out.append(word[i]); i += 1
-            new_words[tuple(out)] += n
+        for word, n in words.items(): new_words[merge_pair(word, best)] += n
         words = new_words
     return vocab, merges
 
-# %% ../nbs/02_bpe.ipynb #6f784be6
-CHUNK_BYTES = 1 << 25  # 32 MiB: the most text one worker holds at once
+# %% ../nbs/02_bpe.ipynb #45f1d091
+def pair_stats(words: list[list[int]], freqs: list[int]) -> tuple[dict, dict]:
+    "`counts[pair]`: occurrences of each pair, weighted by `freqs`; `where[pair]`: the indices of the words with it."
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    where: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for i, (w, f) in enumerate(zip(words, freqs)):
+        for pair in zip(w, w[1:]):
+            counts[pair] += f
+            where[pair].add(i)
+    return counts, where
 
+def merge_ids(w: list[int], a: int, b: int, new: int) -> list[int]:
+    "`merge_pair` on token ids: `w` with each `a b`, taken left to right, replaced by `new`."
+    out, j, n = [], 0, len(w)
+    while j < n:
+        if j + 1 < n and w[j] == a and w[j + 1] == b: out.append(new); j += 2
+        else: out.append(w[j]); j += 1
+    return out
+
+# %% ../nbs/02_bpe.ipynb #12fdd7fe
+def apply_merge(words: list[list[int]], freqs: list[int], where: dict, pair: tuple[int, int], new: int) -> dict:
+    "Merge `pair` into `new` in the words that contain it (in place, `where` kept up to date); each pair's count change."
+    a, b = pair
+    delta: dict[tuple[int, int], int] = defaultdict(int)
+    for i in where.pop(pair):
+        w, f = words[i], freqs[i]
+        out = merge_ids(w, a, b, new)
+        new_pairs = set(zip(out, out[1:]))
+        for p in zip(w, w[1:]):
+            delta[p] -= f
+            if p not in new_pairs: where[p].discard(i)        # the pair vanished from this word
+        for p in zip(out, out[1:]):
+            delta[p] += f
+        for p in new_pairs:                                    # pairs that involve the new token are new here
+            if p[0] == new or p[1] == new: where[p].add(i)
+        words[i] = out
+    delta.pop(pair, None); where.pop(pair, None)               # the merged pair is gone everywhere
+    return delta
+
+# %% ../nbs/02_bpe.ipynb #37d3201f
+def _desc_key(token: bytes) -> tuple[int, ...]:
+    "A key that sorts byte strings in reverse order: each byte `x` becomes `255 - x`, then `256` ends the key."
+    return (*(255 - x for x in token), 256)
+
+# %% ../nbs/02_bpe.ipynb #c0a1e7b2
+def _interactive() -> bool:
+    "Whether someone is watching: a terminal on stderr, or a Jupyter kernel."
+    return sys.stderr.isatty() or "ipykernel" in sys.modules
+
+def _bar(total: int, desc: str, unit: str):
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit=unit)
+
+# %% ../nbs/02_bpe.ipynb #c1c3aa47
+def merge_words(words: list[list[int]],           # each distinct pre-token as a list of token ids
+                freqs: list[int],                 # how often each occurs
+                vocab: dict[int, bytes],          # id -> bytes; grows by one entry per merge
+                num_merges: int,                  # how many merges to make
+                progress: bool = False,           # show a progress bar
+                ) -> list[tuple[bytes, bytes]]:
+    "Run `num_merges` BPE merges on `words` in place with incremental pair counts; returns the merges in order."
+    counts, where = pair_stats(words, freqs)
+    keys = {i: _desc_key(t) for i, t in vocab.items()}
+    heap = [(-c, keys[a], keys[b], (a, b)) for (a, b), c in counts.items()]
+    heapq.heapify(heap)
+    merges, bar = [], (_bar(num_merges, "merges", "merge") if progress else None)
+    while len(merges) < num_merges and heap:
+        neg, _, _, pair = heapq.heappop(heap)
+        if counts.get(pair, 0) != -neg or neg == 0: continue      # stale entry
+        a, b = pair
+        new = len(vocab)
+        vocab[new] = vocab[a] + vocab[b]
+        keys[new] = _desc_key(vocab[new])
+        merges.append((vocab[a], vocab[b])); counts.pop(pair, None)
+        for p, d in apply_merge(words, freqs, where, pair, new).items():
+            if not d: continue                                     # e.g. (x, a) lost and regained: unchanged
+            c = counts[p] = counts.get(p, 0) + d
+            if c > 0: heapq.heappush(heap, (-c, keys[p[0]], keys[p[1]], p))
+            else: del counts[p]; where.pop(p, None)
+        if bar is not None: bar.update(1)
+    if bar is not None: bar.close()
+    return merges
+
+# %% ../nbs/02_bpe.ipynb #2c44fc5e
 def _snap_bounds(file: BinaryIO, desired_num_chunks: int, find: Callable[[bytes], int], overlap: int) -> list[int]:
     "Evenly spaced offsets, each moved forward to the first place `find` accepts (`find(buf)`: index into buf or -1)."
     file.seek(0, os.SEEK_END); size = file.tell()
@@ -132,6 +217,7 @@ def find_chunk_boundaries(file: BinaryIO,          # a file opened in binary mod
     if not isinstance(split_special_token, bytes): raise TypeError("split_special_token must be bytes")
     return _snap_bounds(file, desired_num_chunks, lambda buf: buf.find(split_special_token), len(split_special_token))
 
+# %% ../nbs/02_bpe.ipynb #de5ae882
 _SAFE_NEWLINE = regex.compile(rb"[\x21-\x7e]\n(?=[\x21-\x7e])")
 
 def _newline_bounds(file: BinaryIO, desired_num_chunks: int) -> list[int]:
@@ -139,7 +225,7 @@ def _newline_bounds(file: BinaryIO, desired_num_chunks: int) -> list[int]:
     def find(buf: bytes) -> int: return m.end() if (m := _SAFE_NEWLINE.search(buf)) else -1
     return _snap_bounds(file, desired_num_chunks, find, 2)
 
-# %% ../nbs/02_bpe.ipynb #eff31305
+# %% ../nbs/02_bpe.ipynb #004a8497
 def _count_chunk(path: str, start: int, end: int, special_tokens: list[str], counts: Counter) -> None:
     "Add the pre-token counts of bytes `[start, end)` of a file to `counts`."
     with open(path, "rb") as f:
@@ -154,6 +240,90 @@ def _count_chunk(path: str, start: int, end: int, special_tokens: list[str], cou
             counts.update(GPT2_REGEX.findall(text, pos, m.start())); pos = m.end()
     counts.update(GPT2_REGEX.findall(text, pos))
 
+# %% ../nbs/02_bpe.ipynb #2d0eccce
+CHUNK_BYTES = 1 << 25  # 32 MiB: the most text one worker holds at once (Engineering notes)
+
+def chunk_spans(path: Path, special_tokens: list[str], n_chunks: int) -> list[tuple[int, int]]:
+    "`(start, end)` byte ranges of about `n_chunks` chunks of the file that can be pre-tokenized apart."
+    with open(path, "rb") as f:
+        if special_tokens: bounds = find_chunk_boundaries(f, n_chunks, special_tokens[0].encode("utf-8"))
+        else: bounds = _newline_bounds(f, n_chunks)
+    return list(zip(bounds, bounds[1:]))
+
+def _count_parallel(path: Path, spans: list[tuple[int, int]], special_tokens: list[str], n: int, bar) -> Counter:
+    "The pre-token counts of `spans`, counted by `n` worker processes (the k-th takes every n-th chunk from the k-th)."
+    # Workers import the functions by name; take them from the installed module, so that this also works inside a
+    # notebook (`__main__`).
+    mod, ctx, total = importlib.import_module("cs336_lm.bpe"), mp.get_context("spawn"), Counter()
+    done = ctx.RawArray("q", n)                        # chunks finished per worker, for the progress bar
+    with ProcessPoolExecutor(n, mp_context=ctx, initializer=mod._worker_init, initargs=(os.getpid(), done)) as ex:
+        pending = {ex.submit(mod._count_chunks, (str(path), spans[k::n], special_tokens, k)) for k in range(n)}
+        while pending:
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            if bar is not None: bar.update(sum(done) - bar.n)
+            for f in finished:
+                c = f.result()
+                if len(c) > len(total): c, total = total, c    # add the smaller Counter into the larger
+                total.update(c)
+    return total
+
+# %% ../nbs/02_bpe.ipynb #3b7a469a
+def count_pretokens(input_path: str | os.PathLike,   # UTF-8 text file
+                    special_tokens: list[str],        # split on these first; never counted
+                    num_processes: int = 1,           # worker processes (1: count in this process, no pool)
+                    progress: bool = False,           # show a progress bar over the chunks
+                    ) -> Counter:
+    "How often each pre-token occurs in the file, counted chunk by chunk (in parallel when `num_processes` > 1)."
+    path = Path(input_path)
+    if not path.is_file(): raise FileNotFoundError(f"training text {str(path)!r} does not exist or is not a file")
+    spans = chunk_spans(path, special_tokens, max(num_processes, math.ceil(path.stat().st_size / CHUNK_BYTES)))
+    bar = _bar(len(spans), "pre-tokenizing", "chunk") if progress else None
+    if num_processes <= 1 or len(spans) == 1:
+        total = Counter()
+        for a, b in spans:
+            _count_chunk(str(path), a, b, special_tokens, total)
+            if bar is not None: bar.update(1)
+    else: total = _count_parallel(path, spans, special_tokens, min(num_processes, len(spans)), bar)
+    if bar is not None: bar.close()
+    return total
+
+# %% ../nbs/02_bpe.ipynb #5b35d738
+FLAT_MIN = 1 << 17   # characters in the distinct pre-tokens from which `merge_flat` is faster than `merge_words`
+
+def _merge_counts(counts: Counter, vocab: dict[int, bytes], num_merges: int, progress: bool) -> list[tuple[bytes, bytes]]:
+    "`merge_words` on the distinct pre-tokens `counts`; from `FLAT_MIN` characters on `merge_flat` (and `counts` emptied)."
+    if sum(map(len, counts)) < FLAT_MIN:               # small: NumPy's cost per call would outweigh what it saves
+        return merge_words([list(s.encode("utf-8")) for s in counts], list(counts.values()), vocab, num_merges, progress)
+    arrays = flat_words(counts); counts.clear()        # the Counter is not needed any more: free it before merging
+    return merge_flat(*arrays, vocab, num_merges, progress)
+
+# %% ../nbs/02_bpe.ipynb #f7d3fd91
+def train_bpe(input_path: str | os.PathLike,      # UTF-8 training text
+              vocab_size: int,                    # final size: 256 bytes + special tokens + merges
+              special_tokens: list[str] | None = None,  # e.g. ["<|endoftext|>"]; never merged, never split
+              num_processes: int | None = None,   # pre-tokenization workers (default: 1 below 8 MB, else all cores)
+              progress: bool | None = None,       # progress bars (default: inputs over 64 MB, in a terminal or notebook)
+              ) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
+    "Train a byte-level BPE tokenizer on a file: returns `vocab` (id -> bytes) and `merges` in creation order."
+    special_tokens = check_special_tokens(special_tokens)
+    check_vocab_size(vocab_size, special_tokens)
+    path = Path(input_path)
+    if not path.is_file(): raise FileNotFoundError(f"training text {str(path)!r} does not exist or is not a file")
+    size = path.stat().st_size
+    if num_processes is None: num_processes = 1 if size < 8_000_000 else (os.cpu_count() or 1)
+    if progress is None: progress = size > 64_000_000 and _interactive()
+    counts = count_pretokens(path, special_tokens, num_processes, progress)
+    if not counts: raise ValueError(f"training text {str(path)!r} is empty" + (" apart from special tokens" if size else ""))
+    vocab = initial_vocab(special_tokens)
+    num_merges = vocab_size - len(vocab)
+    if progress: print(f"{len(counts):,} distinct pre-tokens, {sum(map(len, counts)):,} characters", file=sys.stderr)
+    merges = _merge_counts(counts, vocab, num_merges, progress)
+    if len(merges) < num_merges:
+        warnings.warn(f"{path}: vocab_size {vocab_size:,} cannot be reached: after {len(merges):,} merges every "
+                      f"pre-token is a single token; the vocabulary has {len(vocab):,} tokens")
+    return vocab, merges
+
+# %% ../nbs/02_bpe.ipynb #8fae111d
 _done = None  # in a worker: the shared array where it counts the chunks it has finished
 
 def _worker_init(parent: int, done) -> None:
@@ -173,114 +343,6 @@ def _count_chunks(args) -> Counter:
         _count_chunk(path, start, end, special_tokens, counts)
         _done[slot] += 1
     return counts
-
-# %% ../nbs/02_bpe.ipynb #c0a1e7b2
-def _interactive() -> bool:
-    "Whether someone is watching: a terminal on stderr, or a Jupyter kernel."
-    return sys.stderr.isatty() or "ipykernel" in sys.modules
-
-def _bar(total: int, desc: str, unit: str):
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, unit=unit)
-
-# %% ../nbs/02_bpe.ipynb #5ddf95b1
-def count_pretokens(input_path: str | os.PathLike,   # UTF-8 text file
-                    special_tokens: list[str],        # split on these first; never counted
-                    num_processes: int = 1,           # worker processes (1: count in this process, no pool)
-                    progress: bool = False,           # show a progress bar over the chunks
-                    ) -> Counter:
-    "How often each pre-token occurs in the file, counted chunk by chunk (in parallel when `num_processes` > 1)."
-    path = Path(input_path)
-    if not path.is_file(): raise FileNotFoundError(f"training text {str(path)!r} does not exist or is not a file")
-    size = path.stat().st_size
-    n_chunks = max(num_processes, math.ceil(size / CHUNK_BYTES))
-    if special_tokens:
-        with open(path, "rb") as f: bounds = find_chunk_boundaries(f, n_chunks, special_tokens[0].encode("utf-8"))
-    else:
-        with open(path, "rb") as f: bounds = _newline_bounds(f, n_chunks)
-    spans = list(zip(bounds, bounds[1:]))
-    bar = _bar(len(spans), "pre-tokenizing", "chunk") if progress else None
-    total = Counter()
-    if num_processes <= 1 or len(spans) == 1:
-        for a, b in spans:
-            _count_chunk(str(path), a, b, special_tokens, total)
-            if bar is not None: bar.update(1)
-    else:
-        # Each worker counts every n-th chunk into one Counter of its own: its memory is bounded by the distinct
-        # pre-tokens, and the main process adds up n Counters, not one per chunk. Workers import the functions by
-        # name; take them from the installed module, so that this also works inside a notebook (`__main__`).
-        mod, n = importlib.import_module("cs336_lm.bpe"), min(num_processes, len(spans))
-        ctx = mp.get_context("spawn")
-        done = ctx.RawArray("q", n)                        # chunks finished per worker, for the progress bar
-        with ProcessPoolExecutor(n, mp_context=ctx, initializer=mod._worker_init, initargs=(os.getpid(), done)) as ex:
-            pending = {ex.submit(mod._count_chunks, (str(path), spans[k::n], special_tokens, k)) for k in range(n)}
-            while pending:
-                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                if bar is not None: bar.update(sum(done) - bar.n)
-                for f in finished:
-                    c = f.result()
-                    if len(c) > len(total): c, total = total, c    # add the smaller Counter into the larger
-                    total.update(c)
-    if bar is not None: bar.close()
-    return total
-
-# %% ../nbs/02_bpe.ipynb #37d3201f
-def _desc_key(token: bytes) -> tuple[int, ...]:
-    "A key that sorts byte strings in reverse order: each byte `x` becomes `255 - x`, then `256` ends the key."
-    return (*(255 - x for x in token), 256)
-
-# %% ../nbs/02_bpe.ipynb #53c545e9
-def merge_words(words: list[list[int]],           # each distinct pre-token as a list of token ids
-                freqs: list[int],                 # how often each occurs
-                vocab: dict[int, bytes],          # id -> bytes; grows by one entry per merge
-                num_merges: int,                  # how many merges to make
-                progress: bool = False,           # show a progress bar
-                ) -> list[tuple[bytes, bytes]]:
-    "Run `num_merges` BPE merges on `words` in place with incremental pair counts; returns the merges in order."
-    counts: dict[tuple[int, int], int] = defaultdict(int)
-    where: dict[tuple[int, int], set[int]] = defaultdict(set)
-    for i, (w, f) in enumerate(zip(words, freqs)):
-        for pair in zip(w, w[1:]):
-            counts[pair] += f
-            where[pair].add(i)
-    keys = {i: _desc_key(t) for i, t in vocab.items()}
-    heap = [(-c, keys[a], keys[b], (a, b)) for (a, b), c in counts.items()]
-    heapq.heapify(heap)
-    merges = []
-    bar = _bar(num_merges, "merges", "merge") if progress else None
-    while len(merges) < num_merges and heap:
-        neg, _, _, pair = heapq.heappop(heap)
-        if counts.get(pair, 0) != -neg or neg == 0: continue      # stale entry
-        a, b = pair
-        new = len(vocab)
-        vocab[new] = vocab[a] + vocab[b]
-        keys[new] = _desc_key(vocab[new])
-        merges.append((vocab[a], vocab[b]))
-        delta: dict[tuple[int, int], int] = defaultdict(int)   # change of each pair's count in this round
-        for i in where.pop(pair):
-            w, f = words[i], freqs[i]
-            out, j, n = [], 0, len(w)
-            while j < n:
-                if j + 1 < n and w[j] == a and w[j + 1] == b: out.append(new); j += 2
-                else: out.append(w[j]); j += 1
-            new_pairs = set(zip(out, out[1:]))
-            for p in zip(w, w[1:]):
-                delta[p] -= f
-                if p not in new_pairs: where[p].discard(i)        # the pair vanished from this word
-            for p in zip(out, out[1:]):
-                delta[p] += f
-            for p in new_pairs:                                    # pairs that involve the new token are new here
-                if p[0] == new or p[1] == new: where[p].add(i)
-            words[i] = out
-        counts.pop(pair, None); delta.pop(pair, None); where.pop(pair, None)
-        for p, d in delta.items():
-            if not d: continue                                     # e.g. (x, a) lost and regained: unchanged
-            c = counts[p] = counts.get(p, 0) + d
-            if c > 0: heapq.heappush(heap, (-c, keys[p[0]], keys[p[1]], p))
-            else: del counts[p]; where.pop(p, None)
-        if bar is not None: bar.update(1)
-    if bar is not None: bar.close()
-    return merges
 
 # %% ../nbs/02_bpe.ipynb #f1a7c002
 def flat_words(counts: dict[str, int],   # distinct pre-token -> how often it occurs
@@ -401,38 +463,6 @@ def merge_flat(sym, nxt, prv, wt,                  # the words as `flat_words` l
         if bar is not None: bar.update(1)
     if bar is not None: bar.close()
     return merges
-
-# %% ../nbs/02_bpe.ipynb #0b9f7058
-FLAT_MIN = 1 << 17   # characters in the distinct pre-tokens from which `merge_flat` is faster than `merge_words`
-
-def train_bpe(input_path: str | os.PathLike,      # UTF-8 training text
-              vocab_size: int,                    # final size: 256 bytes + special tokens + merges
-              special_tokens: list[str] | None = None,  # e.g. ["<|endoftext|>"]; never merged, never split
-              num_processes: int | None = None,   # pre-tokenization workers (default: 1 below 8 MB, else all cores)
-              progress: bool | None = None,       # progress bars (default: inputs over 64 MB, in a terminal or notebook)
-              ) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
-    "Train a byte-level BPE tokenizer on a file: returns `vocab` (id -> bytes) and `merges` in creation order."
-    special_tokens = check_special_tokens(special_tokens)
-    check_vocab_size(vocab_size, special_tokens)
-    path = Path(input_path)
-    if not path.is_file(): raise FileNotFoundError(f"training text {str(path)!r} does not exist or is not a file")
-    size = path.stat().st_size
-    if num_processes is None: num_processes = 1 if size < 8_000_000 else (os.cpu_count() or 1)
-    if progress is None: progress = size > 64_000_000 and _interactive()
-    counts = count_pretokens(path, special_tokens, num_processes, progress)
-    if not counts: raise ValueError(f"training text {str(path)!r} is empty" + (" apart from special tokens" if size else ""))
-    vocab, chars = initial_vocab(special_tokens), sum(map(len, counts))
-    num_merges = vocab_size - len(vocab)
-    if progress: print(f"{len(counts):,} distinct pre-tokens, {chars:,} characters", file=sys.stderr)
-    if chars < FLAT_MIN:               # small: NumPy's cost per call would outweigh what it saves
-        merges = merge_words([list(s.encode("utf-8")) for s in counts], list(counts.values()), vocab, num_merges, progress)
-    else:
-        arrays = flat_words(counts); del counts        # the Counter is not needed any more: free it before merging
-        merges = merge_flat(*arrays, vocab, num_merges, progress)
-    if len(merges) < num_merges:
-        warnings.warn(f"{path}: vocab_size {vocab_size:,} cannot be reached: after {len(merges):,} merges every "
-                      f"pre-token is a single token; the vocabulary has {len(vocab):,} tokens")
-    return vocab, merges
 
 # %% ../nbs/02_bpe.ipynb #55808702
 def bytes_to_unicode() -> dict[int, str]:
