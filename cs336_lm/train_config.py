@@ -67,7 +67,7 @@ class TrainConfig:
         self.betas = tuple(self.betas)
         check_train_config(self)
 
-# %% ../nbs/12B_train_config.ipynb #c780e155
+# %% ../nbs/12B_train_config.ipynb #296a3952
 @patch
 def to_dict(self: TrainConfig) -> dict:
     "A JSON-ready dict, the model config nested under `model`."
