@@ -8,13 +8,15 @@ Docs: https://cs336-lm.github.io/cs336-lm/attention.html.md"""
 from __future__ import annotations
 
 import torch
+from fastcore.basics import patch
 from torch import Tensor, nn
 
 from .layers import (Linear, RMSNorm, RotaryPositionalEmbedding, apply_rotary, check_positive_int, masked_attention,
                              upcast)
 
 # %% auto #0
-__all__ = ['causal_mask', 'blocked_mask', 'attention_chunk', 'causal_attention', 'KVCache', 'MultiHeadSelfAttention']
+__all__ = ['causal_mask', 'blocked_mask', 'chunked_forward', 'chunked_backward', 'attention_chunk', 'causal_attention', 'KVCache',
+           'MultiHeadSelfAttention']
 
 # %% ../nbs/06_attention.ipynb #e91ced2d
 def causal_mask(q_len: int,   # number of queries (the newest positions)
@@ -35,25 +37,56 @@ def blocked_mask(q_len: int, k_len: int, device=None) -> Tensor:
         m = _BLOCKED[key] = ~causal_mask(q_len, k_len, device)
     return m
 
-# %% ../nbs/06_attention.ipynb #ebd0948d
+# %% ../nbs/06_attention.ipynb #39f23013
+def chunked_forward(qs: Tensor, k: Tensor, v: Tensor,  # qs = q/√d_k, (..., T, d_k); k, v: (..., start+T, ·)
+                    start: int, chunk: int,             # earlier (cached) positions; query rows per chunk
+                    ) -> tuple[Tensor, list[Tensor]]:   # output (..., T, d_v) and each chunk's probabilities
+    "Causal attention of scaled queries, computed `chunk` query rows at a time over only the keys they may see."
+    T = qs.shape[-2]
+    out = qs.new_empty(qs.shape[:-1] + v.shape[-1:])
+    probs = []
+    for r0 in range(0, T, chunk):
+        r1 = min(r0 + chunk, T); e = start + r1                            # rows r0..r1 see keys 0..e-1
+        s = upcast(qs[..., r0:r1, :] @ k[..., :e, :].transpose(-2, -1))  # (..., rows, e)
+        s[..., start + r0:].masked_fill_(blocked_mask(r1 - r0, r1 - r0, s.device), float("-inf"))
+        s -= s.amax(-1, keepdim=True)                                     # softmax in place
+        s.exp_()
+        s /= s.sum(-1, keepdim=True)
+        p = s.to(v.dtype)
+        out[..., r0:r1, :] = p @ v[..., :e, :]
+        probs.append(p)
+    return out, probs
+
+# %% ../nbs/06_attention.ipynb #10a23715
+def chunked_backward(dout: Tensor,                         # (..., T, d_v) gradient of the output
+                     qs: Tensor, k: Tensor, v: Tensor,     # the inputs of `chunked_forward`
+                     out: Tensor, probs: list[Tensor],     # its outputs
+                     start: int, chunk: int, scale: float,  # as in the forward pass; scale = 1/√d_k
+                     ) -> tuple[Tensor, Tensor, Tensor]:   # dq, dk, dv
+    "Gradients of `chunked_forward` with respect to the unscaled queries, the keys and the values."
+    T = qs.shape[-2]
+    D = (upcast(dout) * upcast(out)).sum(-1, keepdim=True)   # (..., T, 1) = rowsum(P ⊙ dP)
+    dq, dk, dv = torch.empty_like(qs), torch.zeros_like(k), torch.zeros_like(v)
+    for p, r0 in zip(probs, range(0, T, chunk)):
+        r1 = min(r0 + chunk, T); e = start + r1
+        do = dout[..., r0:r1, :]
+        dv[..., :e, :] += p.transpose(-2, -1) @ do
+        ds = upcast(do @ v[..., :e, :].transpose(-2, -1))       # dP
+        ds -= D[..., r0:r1, :]
+        ds *= p                                                   # dS = P ⊙ (dP - D)
+        ds = ds.to(qs.dtype)
+        dq[..., r0:r1, :] = (ds @ k[..., :e, :]) * scale
+        dk[..., :e, :] += ds.transpose(-2, -1) @ qs[..., r0:r1, :]   # qs already carries the scale
+    return dq, dk, dv
+
+# %% ../nbs/06_attention.ipynb #ad497fe6
 class _CausalAttention(torch.autograd.Function):
     "Chunked causal attention with a hand-written backward; see `causal_attention`."
     @staticmethod
     def forward(ctx, q: Tensor, k: Tensor, v: Tensor, start: int, chunk: int) -> Tensor:
-        T, scale = q.shape[-2], q.shape[-1] ** -0.5
+        scale = q.shape[-1] ** -0.5
         qs = q * scale
-        out = q.new_empty(q.shape[:-1] + v.shape[-1:])
-        probs = []
-        for r0 in range(0, T, chunk):
-            r1 = min(r0 + chunk, T); e = start + r1                            # rows r0..r1 see keys 0..e-1
-            s = upcast(qs[..., r0:r1, :] @ k[..., :e, :].transpose(-2, -1))  # (..., rows, e)
-            s[..., start + r0:].masked_fill_(blocked_mask(r1 - r0, r1 - r0, s.device), float("-inf"))
-            s -= s.amax(-1, keepdim=True)                                     # softmax in place
-            s.exp_()
-            s /= s.sum(-1, keepdim=True)
-            p = s.to(v.dtype)
-            out[..., r0:r1, :] = p @ v[..., :e, :]
-            probs.append(p)
+        out, probs = chunked_forward(qs, k, v, start, chunk)
         ctx.start, ctx.chunk, ctx.scale = start, chunk, scale
         ctx.save_for_backward(qs, k, v, out, *probs)
         return out
@@ -61,20 +94,7 @@ class _CausalAttention(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dout: Tensor):
         qs, k, v, out, *probs = ctx.saved_tensors
-        T, start, chunk = qs.shape[-2], ctx.start, ctx.chunk
-        D = (upcast(dout) * upcast(out)).sum(-1, keepdim=True)   # (..., T, 1) = rowsum(P ⊙ dP)
-        dq, dk, dv = torch.empty_like(qs), torch.zeros_like(k), torch.zeros_like(v)
-        for p, r0 in zip(probs, range(0, T, chunk)):
-            r1 = min(r0 + chunk, T); e = start + r1
-            do = dout[..., r0:r1, :]
-            dv[..., :e, :] += p.transpose(-2, -1) @ do
-            ds = upcast(do @ v[..., :e, :].transpose(-2, -1))       # dP
-            ds -= D[..., r0:r1, :]
-            ds *= p                                                   # dS = P ⊙ (dP - D)
-            ds = ds.to(qs.dtype)
-            dq[..., r0:r1, :] = (ds @ k[..., :e, :]) * ctx.scale
-            dk[..., :e, :] += ds.transpose(-2, -1) @ qs[..., r0:r1, :]   # qs already carries the scale
-        return dq, dk, dv, None, None
+        return *chunked_backward(dout, qs, k, v, out, probs, ctx.start, ctx.chunk, ctx.scale), None, None
 
 # %% ../nbs/06_attention.ipynb #0c3a063f
 def attention_chunk(T: int) -> int:
@@ -94,7 +114,7 @@ def causal_attention(q: Tensor,       # (..., T, d_k) queries at absolute positi
     # the chunk loops slice rows of q, k, v many times; contiguous operands make each slice a plain matmul input
     return _CausalAttention.apply(q.contiguous(), k.contiguous(), v.contiguous(), start, check_positive_int("chunk", chunk))
 
-# %% ../nbs/06_attention.ipynb #e94a3223
+# %% ../nbs/06_attention.ipynb #709f21ba
 class KVCache:
     "Preallocated keys and values for incremental decoding; the write position is a tensor, so every step has the same shapes."
     def __init__(self,
@@ -124,49 +144,58 @@ class KVCache:
     @property
     def max_seq_len(self) -> int: return self.k.shape[3]
 
-    def positions(self, T: int) -> Tensor:
-        "RoPE positions `(batch, T)` of the next `T` tokens: their slots minus each row's padding (0 inside the padding)."
-        return (self.index + self.slots[:T] - self.pad[:, None]).clamp_min(0)
+# %% ../nbs/06_attention.ipynb #3933bb6a
+@patch
+def positions(self: KVCache, T: int) -> Tensor:
+    "RoPE positions `(batch, T)` of the next `T` tokens: their slots minus each row's padding (0 inside the padding)."
+    return (self.index + self.slots[:T] - self.pad[:, None]).clamp_min(0)
 
-    def blocked(self, T: int) -> Tensor:
-        "`(batch, 1, T, max_seq_len)` True where the next `T` queries may *not* attend: later slots and other rows' padding."
-        q = (self.index + self.slots[:T])[:, None]                   # (T, 1) slots of the queries
-        later = self.slots > q                                       # (T, S) causal
-        padding = (self.slots < self.pad[:, None, None]) & (self.slots != q)   # (B, T, S); a pad query sees itself
-        return (later | padding)[:, None]
+@patch
+def blocked(self: KVCache, T: int) -> Tensor:
+    "`(batch, 1, T, max_seq_len)` True where the next `T` queries may *not* attend: later slots and other rows' padding."
+    q = (self.index + self.slots[:T])[:, None]                   # (T, 1) slots of the queries
+    later = self.slots > q                                       # (T, S) causal
+    padding = (self.slots < self.pad[:, None, None]) & (self.slots != q)   # (B, T, S); a pad query sees itself
+    return (later | padding)[:, None]
 
-    def update(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        "Write `k`, `v` `(batch, heads, T, d_k)` at the next slots of `layer`; return all its (max_seq_len) keys and values."
-        T = k.shape[-2]
-        if not torch.compiler.is_compiling():
-            if k.shape[:2] != self.k.shape[1:3] or k.shape[-1] != self.k.shape[-1]:
-                raise ValueError(f"cache holds (batch, heads, ·, d_k) = {tuple(self.k.shape[1:3])} + ({self.k.shape[-1]},), "
-                                 f"got keys of shape {tuple(k.shape)}")
-            if self.length + T > self.max_seq_len:
-                raise ValueError(f"KV cache is full: {self.length} cached + {T} new positions > max_seq_len={self.max_seq_len}")
-        at = self.index + self.slots[:T]
-        self.k[layer].index_copy_(2, at, k.to(self.k.dtype)); self.v[layer].index_copy_(2, at, v.to(self.v.dtype))
-        if layer == self.k.shape[0] - 1: self.advance(T)   # the last layer has written: move on
-        return self.k[layer], self.v[layer]
+# %% ../nbs/06_attention.ipynb #ed205250
+@patch
+def update(self: KVCache, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+    "Write `k`, `v` `(batch, heads, T, d_k)` at the next slots of `layer`; return all its (max_seq_len) keys and values."
+    T = k.shape[-2]
+    if not torch.compiler.is_compiling():
+        if k.shape[:2] != self.k.shape[1:3] or k.shape[-1] != self.k.shape[-1]:
+            raise ValueError(f"cache holds (batch, heads, ·, d_k) = {tuple(self.k.shape[1:3])} + ({self.k.shape[-1]},), "
+                             f"got keys of shape {tuple(k.shape)}")
+        if self.length + T > self.max_seq_len:
+            raise ValueError(f"KV cache is full: {self.length} cached + {T} new positions > max_seq_len={self.max_seq_len}")
+    at = self.index + self.slots[:T]
+    self.k[layer].index_copy_(2, at, k.to(self.k.dtype)); self.v[layer].index_copy_(2, at, v.to(self.v.dtype))
+    if layer == self.k.shape[0] - 1: self.advance(T)   # the last layer has written: move on
+    return self.k[layer], self.v[layer]
 
-    def advance(self, T: int):
-        "Move the write position on by `T` slots (the host-side `length` too, except inside a compiled step)."
-        self.index += T
-        if not torch.compiler.is_compiling(): self.length += T
+@patch
+def advance(self: KVCache, T: int):
+    "Move the write position on by `T` slots (the host-side `length` too, except inside a compiled step)."
+    self.index += T
+    if not torch.compiler.is_compiling(): self.length += T
 
-    def reset(self, pad: Tensor | None = None) -> KVCache:
-        "Forget everything cached (the memory is kept); `pad`: left-padding slots of each row of the next prompt."
-        self.length = 0
-        self.index.zero_()
-        if pad is None: self.pad.zero_()
-        else: self.pad.copy_(torch.as_tensor(pad, dtype=torch.long))
-        return self
+# %% ../nbs/06_attention.ipynb #53ad2869
+@patch
+def reset(self: KVCache, pad: Tensor | None = None) -> KVCache:
+    "Forget everything cached (the memory is kept); `pad`: left-padding slots of each row of the next prompt."
+    self.length = 0
+    self.index.zero_()
+    if pad is None: self.pad.zero_()
+    else: self.pad.copy_(torch.as_tensor(pad, dtype=torch.long))
+    return self
 
-    def __repr__(self):
-        L, B, h, T, d = self.k.shape
-        return f"KVCache(layers={L}, batch={B}, heads={h}, d_k={d}, pos={self.pos}/{T}, dtype={self.k.dtype})"
+@patch
+def __repr__(self: KVCache):
+    L, B, h, T, d = self.k.shape
+    return f"KVCache(layers={L}, batch={B}, heads={h}, d_k={d}, pos={self.pos}/{T}, dtype={self.k.dtype})"
 
-# %% ../nbs/06_attention.ipynb #755f8f36
+# %% ../nbs/06_attention.ipynb #459e2569
 class MultiHeadSelfAttention(nn.Module):
     "Causal multi-head self-attention with optional RoPE on queries and keys, and an optional KV cache."
     chunk: int | None = None   # query rows per block of the from-scratch attention (see `causal_attention`)
@@ -197,38 +226,44 @@ class MultiHeadSelfAttention(nn.Module):
         self.q_norm = RMSNorm(self.d_k, device=device, dtype=dtype) if qk_norm else None
         self.k_norm = RMSNorm(self.d_k, device=device, dtype=dtype) if qk_norm else None
 
-    def forward(self,
-                x: Tensor,                              # (..., T, d_model)
-                token_positions: Tensor | None = None,  # (..., T) positions for RoPE; None = 0..T-1 (or from the cache)
-                kv_cache: KVCache | None = None,        # cache to read earlier keys/values from and append to
-                layer: int = 0,                         # this layer's slot in `kv_cache`
-                blocked: Tensor | None = None,          # the cache's mask, if the caller computed it once for all layers
-                ) -> Tensor:                            # (..., T, d_model)
-        T = x.shape[-2]
-        heads = lambda t: t.unflatten(-1, (self.num_heads, self.d_k)).transpose(-3, -2)   # (..., h, T, dk), a view
-        q, k, v = heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x))
-        if self.q_norm is not None: q, k = self.q_norm(q), self.k_norm(k)
-        if kv_cache is None:                                   # training and plain inference: causal over 0..T-1
-            if self.rope is not None:
-                if token_positions is not None: token_positions = token_positions.unsqueeze(-2)  # broadcast over heads
-                q, k = self.rope(q, token_positions), self.rope(k, token_positions)
-            out = self.attend(q, k, v)
-        else:                                                  # decoding: positions and mask come from the cache
-            if self.rope is not None:
-                pos = (kv_cache.positions(T) if token_positions is None else token_positions).unsqueeze(-2)
-                cos, sin = self.rope.tables(pos, q.dtype)
-                q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-            if blocked is None: blocked = kv_cache.blocked(T)  # computed before `update` moves the position on
-            k, v = kv_cache.update(layer, k, v)                # (batch, h, max_seq_len, dk)
-            out = self.attend(q, k.to(q.dtype), v.to(q.dtype), blocked)
-        return self.output_proj(out.transpose(-3, -2).flatten(-2))
+# %% ../nbs/06_attention.ipynb #79044303
+@patch
+def attend(self: MultiHeadSelfAttention, q: Tensor, k: Tensor, v: Tensor, blocked: Tensor | None = None) -> Tensor:
+    "Causal attention of `q` on `k`, `v` (same length), or attention restricted by a `blocked` mask (the cache's)."
+    if not self.fused:
+        return causal_attention(q, k, v, chunk=self.chunk) if blocked is None else masked_attention(q, k, v, blocked)
+    import torch.nn.functional as F  # the opt-in fast path; the from-scratch path never touches F
+    if blocked is None: return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=~blocked)
 
-    def attend(self, q: Tensor, k: Tensor, v: Tensor, blocked: Tensor | None = None) -> Tensor:
-        "Causal attention of `q` on `k`, `v` (same length), or attention restricted by a `blocked` mask (the cache's)."
-        if not self.fused:
-            return causal_attention(q, k, v, chunk=self.chunk) if blocked is None else masked_attention(q, k, v, blocked)
-        import torch.nn.functional as F  # the opt-in fast path; the from-scratch path never touches F
-        if blocked is None: return F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=~blocked)
+@patch
+def extra_repr(self: MultiHeadSelfAttention):
+    return f"d_model={self.d_model}, num_heads={self.num_heads}, fused={self.fused}, qk_norm={self.q_norm is not None}"
 
-    def extra_repr(self): return f"d_model={self.d_model}, num_heads={self.num_heads}, fused={self.fused}, qk_norm={self.q_norm is not None}"
+# %% ../nbs/06_attention.ipynb #a5a83cc5
+@patch
+def forward(self: MultiHeadSelfAttention,
+            x: Tensor,                              # (..., T, d_model)
+            token_positions: Tensor | None = None,  # (..., T) positions for RoPE; None = 0..T-1 (or from the cache)
+            kv_cache: KVCache | None = None,        # cache to read earlier keys/values from and append to
+            layer: int = 0,                         # this layer's slot in `kv_cache`
+            blocked: Tensor | None = None,          # the cache's mask, if the caller computed it once for all layers
+            ) -> Tensor:                            # (..., T, d_model)
+    T = x.shape[-2]
+    heads = lambda t: t.unflatten(-1, (self.num_heads, self.d_k)).transpose(-3, -2)   # (..., h, T, dk), a view
+    q, k, v = heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x))
+    if self.q_norm is not None: q, k = self.q_norm(q), self.k_norm(k)
+    if kv_cache is None:                                   # training and plain inference: causal over 0..T-1
+        if self.rope is not None:
+            if token_positions is not None: token_positions = token_positions.unsqueeze(-2)  # broadcast over heads
+            q, k = self.rope(q, token_positions), self.rope(k, token_positions)
+        out = self.attend(q, k, v)
+    else:                                                  # decoding: positions and mask come from the cache
+        if self.rope is not None:
+            pos = (kv_cache.positions(T) if token_positions is None else token_positions).unsqueeze(-2)
+            cos, sin = self.rope.tables(pos, q.dtype)
+            q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        if blocked is None: blocked = kv_cache.blocked(T)  # computed before `update` moves the position on
+        k, v = kv_cache.update(layer, k, v)                # (batch, h, max_seq_len, dk)
+        out = self.attend(q, k.to(q.dtype), v.to(q.dtype), blocked)
+    return self.output_proj(out.transpose(-3, -2).flatten(-2))

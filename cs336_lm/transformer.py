@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
+from fastcore.basics import patch
 from torch import Tensor, nn
 
 from .layers import Embedding, Linear, ReLU2FFN, RMSNorm, SiLUFFN, SwiGLU, load_weights, trunc_normal_
@@ -23,7 +24,7 @@ __all__ = ['FFNS', 'TransformerBlock', 'TransformerLM', 'load_model']
 FFNS = {"swiglu": SwiGLU, "silu": SiLUFFN, "relu2": ReLU2FFN}   # what each name of `FFN_NAMES` builds
 assert tuple(FFNS) == FFN_NAMES
 
-# %% ../nbs/07_transformer.ipynb #bd29f0e3
+# %% ../nbs/07_transformer.ipynb #57c80f34
 class TransformerBlock(nn.Module):
     "Attention and feed-forward sub-layers with residual connections; pre-norm by default."
     def __init__(self,
@@ -49,22 +50,24 @@ class TransformerBlock(nn.Module):
         self.ln1 = RMSNorm(d_model, **kw) if norm != "none" else None
         self.ln2 = RMSNorm(d_model, **kw) if norm != "none" else None
 
-    def forward(self,
-                x: Tensor,                              # (..., T, d_model)
-                token_positions: Tensor | None = None,  # (..., T) RoPE positions; None = 0..T-1 (or from the cache)
-                kv_cache: KVCache | None = None,        # key/value cache for incremental decoding
-                layer: int = 0,                         # this block's slot in the cache
-                blocked: Tensor | None = None,          # the cache's attention mask, computed once for all blocks
-                ) -> Tensor:                            # (..., T, d_model)
-        attn = lambda h: self.attn(h, token_positions, kv_cache, layer, blocked)
-        if self.norm == "pre":
-            x = x + attn(self.ln1(x))
-            return x + self.ffn(self.ln2(x))
-        if self.norm == "post":
-            x = self.ln1(x + attn(x))
-            return self.ln2(x + self.ffn(x))
-        x = x + attn(x)
-        return x + self.ffn(x)
+# %% ../nbs/07_transformer.ipynb #e72ea4b2
+@patch
+def forward(self: TransformerBlock,
+            x: Tensor,                              # (..., T, d_model)
+            token_positions: Tensor | None = None,  # (..., T) RoPE positions; None = 0..T-1 (or from the cache)
+            kv_cache: KVCache | None = None,        # key/value cache for incremental decoding
+            layer: int = 0,                         # this block's slot in the cache
+            blocked: Tensor | None = None,          # the cache's attention mask, computed once for all blocks
+            ) -> Tensor:                            # (..., T, d_model)
+    attn = lambda h: self.attn(h, token_positions, kv_cache, layer, blocked)
+    if self.norm == "pre":
+        x = x + attn(self.ln1(x))
+        return x + self.ffn(self.ln2(x))
+    if self.norm == "post":
+        x = self.ln1(x + attn(x))
+        return self.ln2(x + self.ffn(x))
+    x = x + attn(x)
+    return x + self.ffn(x)
 
 # %% ../nbs/07_transformer.ipynb #c9e1db1f
 def _block_from_config(cls, config: ModelConfig, device=None, dtype=None) -> TransformerBlock:
@@ -75,7 +78,7 @@ def _block_from_config(cls, config: ModelConfig, device=None, dtype=None) -> Tra
 
 TransformerBlock.from_config = classmethod(_block_from_config)
 
-# %% ../nbs/07_transformer.ipynb #7b372c16
+# %% ../nbs/07_transformer.ipynb #6d1eb031
 class TransformerLM(nn.Module):
     "Decoder-only Transformer language model: token ids `(..., T)` -> next-token logits `(..., T, vocab_size)`."
     def __init__(self,
@@ -94,42 +97,47 @@ class TransformerLM(nn.Module):
             self.lm_head.weight = self.token_embeddings.weight
             with torch.no_grad(): trunc_normal_(self.token_embeddings.weight, c.d_model ** -0.5)
 
-    def forward(self,
-                token_ids: Tensor,               # (..., T) integer ids, T <= context_length
-                kv_cache: KVCache | None = None,  # from `new_kv_cache`; token_ids are then (batch, T), positions from the cache
-                ) -> Tensor:                      # (..., T, vocab_size) logits
-        c = self.config
-        if token_ids.ndim == 0: raise ValueError("token_ids must have a sequence dimension, got a scalar")
-        T = token_ids.shape[-1]
-        start = kv_cache.pos if kv_cache is not None and not torch.compiler.is_compiling() else 0
-        if start + T > c.context_length:
-            what = f"{start} cached + {T} new tokens" if kv_cache is not None else f"sequence length {T}"
-            raise ValueError(f"{what} exceeds the model's context_length={c.context_length}")
-        x = self.token_embeddings(token_ids)
-        pos = blocked = None
-        if kv_cache is not None: pos, blocked = kv_cache.positions(T), kv_cache.blocked(T)   # once, for every layer
-        for i, block in enumerate(self.layers):
-            x = block(x, pos, kv_cache, i, blocked)
-        if self.ln_final is not None: x = self.ln_final(x)
-        logits = self.lm_head(x)
-        if c.logit_softcap: logits = c.logit_softcap * torch.tanh(logits / c.logit_softcap)
-        return logits
-
-    def new_kv_cache(self, batch_size: int = 1, dtype=None) -> KVCache:
-        "An empty key/value cache for decoding `batch_size` sequences with this model."
-        c, w = self.config, self.lm_head.weight
-        return KVCache(c.num_layers, batch_size, c.num_heads, c.context_length, c.d_k, device=w.device, dtype=dtype or w.dtype)
-
-    def num_parameters(self, exclude_embeddings: bool = False) -> int:
-        "Number of distinct parameters; `exclude_embeddings` leaves out the token embedding (and an untied head)."
-        n = sum(p.numel() for p in self.parameters())   # parameters() counts a tied matrix once
-        if exclude_embeddings:
-            n -= self.token_embeddings.weight.numel()
-            if not self.config.tie_embeddings: n -= self.lm_head.weight.numel()
-        return n
-
     @property
     def device(self) -> torch.device: return self.lm_head.weight.device
+
+# %% ../nbs/07_transformer.ipynb #1336d800
+@patch
+def forward(self: TransformerLM,
+            token_ids: Tensor,               # (..., T) integer ids, T <= context_length
+            kv_cache: KVCache | None = None,  # from `new_kv_cache`; token_ids are then (batch, T), positions from the cache
+            ) -> Tensor:                      # (..., T, vocab_size) logits
+    c = self.config
+    if token_ids.ndim == 0: raise ValueError("token_ids must have a sequence dimension, got a scalar")
+    T = token_ids.shape[-1]
+    start = kv_cache.pos if kv_cache is not None and not torch.compiler.is_compiling() else 0
+    if start + T > c.context_length:
+        what = f"{start} cached + {T} new tokens" if kv_cache is not None else f"sequence length {T}"
+        raise ValueError(f"{what} exceeds the model's context_length={c.context_length}")
+    x = self.token_embeddings(token_ids)
+    pos = blocked = None
+    if kv_cache is not None: pos, blocked = kv_cache.positions(T), kv_cache.blocked(T)   # once, for every layer
+    for i, block in enumerate(self.layers):
+        x = block(x, pos, kv_cache, i, blocked)
+    if self.ln_final is not None: x = self.ln_final(x)
+    logits = self.lm_head(x)
+    if c.logit_softcap: logits = c.logit_softcap * torch.tanh(logits / c.logit_softcap)
+    return logits
+
+# %% ../nbs/07_transformer.ipynb #6890ef21
+@patch
+def new_kv_cache(self: TransformerLM, batch_size: int = 1, dtype=None) -> KVCache:
+    "An empty key/value cache for decoding `batch_size` sequences with this model."
+    c, w = self.config, self.lm_head.weight
+    return KVCache(c.num_layers, batch_size, c.num_heads, c.context_length, c.d_k, device=w.device, dtype=dtype or w.dtype)
+
+@patch
+def num_parameters(self: TransformerLM, exclude_embeddings: bool = False) -> int:
+    "Number of distinct parameters; `exclude_embeddings` leaves out the token embedding (and an untied head)."
+    n = sum(p.numel() for p in self.parameters())   # parameters() counts a tied matrix once
+    if exclude_embeddings:
+        n -= self.token_embeddings.weight.numel()
+        if not self.config.tie_embeddings: n -= self.lm_head.weight.numel()
+    return n
 
 # %% ../nbs/07_transformer.ipynb #8e1dc4ac
 def load_model(weights: Mapping[str, Tensor],   # state dict in the course's key layout
