@@ -219,6 +219,7 @@ def cos_sin(self: RotaryPositionalEmbedding,
         raise ValueError(f"token positions must lie in [0, {self.max_seq_len}), got max {int(token_positions.max())}")
     return self.tables(token_positions, dtype)
 
+# %% ../nbs/05_layers.ipynb #f5ac7417
 @patch
 def tables(self: RotaryPositionalEmbedding,
            token_positions: Tensor,  # (...) integer positions, assumed in range
