@@ -11,14 +11,15 @@ import math
 from collections.abc import Mapping
 
 import torch
+from fastcore.basics import patch
 from torch import Tensor, nn
 
 from .core import check_positive_int
 
 # %% auto #0
 __all__ = ['LOW_PRECISION', 'trunc_normal_', 'Linear', 'check_token_ids', 'Embedding', 'upcast', 'RMSNorm', 'silu',
-           'swiglu_hidden_size', 'SwiGLU', 'SiLUFFN', 'ReLU2FFN', 'rope_angles', 'RotaryPositionalEmbedding',
-           'apply_rotary', 'softmax', 'scaled_dot_product_attention', 'masked_attention', 'load_weights']
+           'swiglu_hidden_size', 'SwiGLU', 'SiLUFFN', 'ReLU2FFN', 'rope_angles', 'apply_rotary',
+           'RotaryPositionalEmbedding', 'softmax', 'scaled_dot_product_attention', 'masked_attention', 'load_weights']
 
 # %% ../nbs/05_layers.ipynb #30de90ff
 def trunc_normal_(w: Tensor, std: float) -> Tensor:
@@ -43,7 +44,7 @@ class Linear(nn.Module):
 
     def extra_repr(self): return f"in_features={self.in_features}, out_features={self.out_features}"
 
-# %% ../nbs/05_layers.ipynb #191190bc
+# %% ../nbs/05_layers.ipynb #2633de11
 def check_token_ids(ids: Tensor, num_embeddings: int) -> None:
     "Raise `ValueError` (not a device assert) if `ids` is not an integer tensor with values in `[0, num_embeddings)`."
     if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
@@ -54,6 +55,7 @@ def check_token_ids(ids: Tensor, num_embeddings: int) -> None:
         bad = int(hi) if hi >= num_embeddings else int(lo)
         raise ValueError(f"token id {bad} is out of range for a vocabulary of {num_embeddings} (valid: 0..{num_embeddings - 1})")
 
+# %% ../nbs/05_layers.ipynb #191190bc
 class Embedding(nn.Module):
     "Lookup table: token ids `(...)` -> vectors `(..., embedding_dim)`; init N(0,1) truncated at ±3."
     def __init__(self,
@@ -122,6 +124,7 @@ class SwiGLU(nn.Module):
     def forward(self, x: Tensor) -> Tensor:  # (..., d_model) -> (..., d_model)
         return self.w2(silu(self.w1(x)) * self.w3(x))
 
+# %% ../nbs/05_layers.ipynb #518ca429
 class SiLUFFN(nn.Module):
     "Classic two-matrix feed-forward network `W2(SiLU(W1 x))` (use d_ff = 4·d_model to match SwiGLU's parameters)."
     def __init__(self,
@@ -149,6 +152,22 @@ def rope_angles(theta: float, d_k: int, positions: Tensor) -> Tensor:
     inv_freq = theta ** (-torch.arange(0, d_k, 2, dtype=torch.float64, device=positions.device) / d_k)
     return positions.to(torch.float64)[..., None] * inv_freq
 
+# %% ../nbs/05_layers.ipynb #c9cb1a5b
+def apply_rotary(x: Tensor,                   # (..., seq, d_k) to rotate
+                 cos: Tensor, sin: Tensor,     # (..., seq, d_k/2) cos and sin of the angles, broadcastable
+                 use_complex: bool | None = None,  # complex multiply (None: on the CPU in eager mode only)
+                 ) -> Tensor:                  # (..., seq, d_k), dtype of x
+    "Rotate pairs `(x[..., 2k], x[..., 2k+1])` by the angles whose `cos`, `sin` are given."
+    xf = upcast(x)
+    if use_complex is None: use_complex = xf.device.type == "cpu" and not torch.compiler.is_compiling()
+    if not use_complex:                                              # the same rotation in real arithmetic
+        x0, x1 = xf[..., 0::2], xf[..., 1::2]
+        return torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).flatten(-2).to(x.dtype)
+    if xf.stride(-1) != 1 or xf.storage_offset() % 2 or any(st % 2 for st in xf.stride()[:-1]):
+        xf = xf.clone(memory_format=torch.contiguous_format)   # view_as_complex needs pairs adjacent in memory
+    z = torch.view_as_complex(xf.unflatten(-1, (-1, 2)))     # (..., seq, d_k/2) complex: x[2k] + i·x[2k+1]
+    return torch.view_as_real(z * torch.complex(cos, sin)).flatten(-2).to(x.dtype)
+
 # %% ../nbs/05_layers.ipynb #228e7378
 class RotaryPositionalEmbedding(nn.Module):
     "Rotate adjacent pairs of the last dimension by position-dependent angles (RoPE)."
@@ -171,29 +190,6 @@ class RotaryPositionalEmbedding(nn.Module):
 
     def extra_repr(self): return f"theta={self.theta}, d_k={self.d_k}, max_seq_len={self.max_seq_len}"
 
-    def cos_sin(self, token_positions: Tensor | None, seq_len: int, start: int = 0, dtype=torch.float32):
-        "cos and sin tables `(..., seq, d_k/2)` for `token_positions`, or for `start..start+seq_len` if it is None."
-        if self.cos.dtype in LOW_PRECISION: self._build(self.cos.device)   # someone cast the module to bf16/fp16
-        if token_positions is None:
-            if start + seq_len > self.max_seq_len:
-                raise ValueError(f"positions up to {start + seq_len - 1} asked for, but RoPE was built for max_seq_len={self.max_seq_len}")
-            if dtype == torch.float64:
-                ang = rope_angles(self.theta, self.d_k, torch.arange(start, start + seq_len, device=self.cos.device))
-                return ang.cos(), ang.sin()
-            return self.cos[start:start + seq_len], self.sin[start:start + seq_len]
-        if not torch.compiler.is_compiling() and token_positions.numel() and (
-                token_positions.min() < 0 or token_positions.max() >= self.max_seq_len):
-            raise ValueError(f"token positions must lie in [0, {self.max_seq_len}), got max {int(token_positions.max())}")
-        return self.tables(token_positions, dtype)
-
-    def tables(self, token_positions: Tensor, dtype=torch.float32) -> tuple[Tensor, Tensor]:
-        "cos and sin `(..., d_k/2)` at `token_positions`, unchecked (no device sync: for positions computed, not given)."
-        if dtype == torch.float64:
-            ang = rope_angles(self.theta, self.d_k, token_positions)
-            return ang.cos(), ang.sin()
-        if self.cos.dtype in LOW_PRECISION: self._build(self.cos.device)   # someone cast the module to bf16/fp16
-        return self.cos[token_positions], self.sin[token_positions]
-
     def forward(self,
                 x: Tensor,                            # (..., seq, d_k) queries or keys
                 token_positions: Tensor | None = None,  # (..., seq) integer positions; None = 0..seq-1
@@ -202,21 +198,39 @@ class RotaryPositionalEmbedding(nn.Module):
         cos, sin = self.cos_sin(token_positions, x.shape[-2], start, x.dtype)
         return apply_rotary(x, cos, sin)
 
-# %% ../nbs/05_layers.ipynb #c9cb1a5b
-def apply_rotary(x: Tensor,                   # (..., seq, d_k) to rotate
-                 cos: Tensor, sin: Tensor,     # (..., seq, d_k/2) cos and sin of the angles, broadcastable
-                 use_complex: bool | None = None,  # complex multiply (None: on the CPU in eager mode only)
-                 ) -> Tensor:                  # (..., seq, d_k), dtype of x
-    "Rotate pairs `(x[..., 2k], x[..., 2k+1])` by the angles whose `cos`, `sin` are given."
-    xf = upcast(x)
-    if use_complex is None: use_complex = xf.device.type == "cpu" and not torch.compiler.is_compiling()
-    if not use_complex:                                              # the same rotation in real arithmetic
-        x0, x1 = xf[..., 0::2], xf[..., 1::2]
-        return torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).flatten(-2).to(x.dtype)
-    if xf.stride(-1) != 1 or xf.storage_offset() % 2 or any(st % 2 for st in xf.stride()[:-1]):
-        xf = xf.clone(memory_format=torch.contiguous_format)   # view_as_complex needs pairs adjacent in memory
-    z = torch.view_as_complex(xf.unflatten(-1, (-1, 2)))     # (..., seq, d_k/2) complex: x[2k] + i·x[2k+1]
-    return torch.view_as_real(z * torch.complex(cos, sin)).flatten(-2).to(x.dtype)
+# %% ../nbs/05_layers.ipynb #d9573222
+@patch
+def cos_sin(self: RotaryPositionalEmbedding,
+            token_positions: Tensor | None,  # (..., seq) integer positions, or None for start..start+seq_len
+            seq_len: int,                    # number of positions when token_positions is None
+            start: int = 0,                  # first position when token_positions is None
+            dtype=torch.float32):            # float64 gets tables recomputed in float64
+    "cos and sin tables `(..., seq, d_k/2)` for `token_positions`, or for `start..start+seq_len` if it is None."
+    if self.cos.dtype in LOW_PRECISION: self._build(self.cos.device)   # someone cast the module to bf16/fp16
+    if token_positions is None:
+        if start + seq_len > self.max_seq_len:
+            raise ValueError(f"positions up to {start + seq_len - 1} asked for, but RoPE was built for max_seq_len={self.max_seq_len}")
+        if dtype == torch.float64:
+            ang = rope_angles(self.theta, self.d_k, torch.arange(start, start + seq_len, device=self.cos.device))
+            return ang.cos(), ang.sin()
+        return self.cos[start:start + seq_len], self.sin[start:start + seq_len]
+    if not torch.compiler.is_compiling() and token_positions.numel() and (
+            token_positions.min() < 0 or token_positions.max() >= self.max_seq_len):
+        raise ValueError(f"token positions must lie in [0, {self.max_seq_len}), got max {int(token_positions.max())}")
+    return self.tables(token_positions, dtype)
+
+# %% ../nbs/05_layers.ipynb #f5ac7417
+@patch
+def tables(self: RotaryPositionalEmbedding,
+           token_positions: Tensor,  # (...) integer positions, assumed in range
+           dtype=torch.float32,      # float64 gets tables recomputed in float64
+          ) -> tuple[Tensor, Tensor]:
+    "cos and sin `(..., d_k/2)` at `token_positions`, unchecked (no device sync: for positions computed, not given)."
+    if dtype == torch.float64:
+        ang = rope_angles(self.theta, self.d_k, token_positions)
+        return ang.cos(), ang.sin()
+    if self.cos.dtype in LOW_PRECISION: self._build(self.cos.device)   # someone cast the module to bf16/fp16
+    return self.cos[token_positions], self.sin[token_positions]
 
 # %% ../nbs/05_layers.ipynb #a410add9
 class _Softmax(torch.autograd.Function):

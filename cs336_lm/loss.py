@@ -36,6 +36,7 @@ class _CrossEntropy(torch.autograd.Function):
         grad.scatter_add_(-1, targets.unsqueeze(-1), -torch.ones_like(lse))   # minus the one-hot target
         return grad.mul_(g / targets.numel()).to(logits.dtype), None
 
+# %% ../nbs/09_loss.ipynb #51700276
 def cross_entropy(logits: Tensor,   # (..., vocab) unnormalised scores
                   targets: Tensor,  # (...) integer ids of the true classes, in [0, vocab)
                   check: bool | None = None,  # range-check `targets`; None: for CPU tensors only (no device sync)

@@ -25,8 +25,8 @@ from .bpe import (GPT2_REGEX, GPT2_SPLIT_PATTERN, TOKENIZER_FILES, bytes_to_unic
 from .core import atomic_write
 
 # %% auto #0
-__all__ = ['ASCII_GPT2_REGEX', 'merge_ids', 'merge_ids_heap', 'pretokenize', 'Tokenizer', 'iter_documents', 'sample_documents',
-           'compression_ratio']
+__all__ = ['ASCII_GPT2_REGEX', 'merge_ids', 'merge_ids_heap', 'merge_tables', 'pretokenize', 'Tokenizer', 'iter_documents',
+           'sample_documents', 'compression_ratio']
 
 # %% ../nbs/03_tokenizer.ipynb #f8de25e6
 _INF = 1 << 62  # rank of a pair that is not a merge
@@ -74,6 +74,25 @@ def merge_ids_heap(ids: list[int],  # token ids of one pre-token; overwritten
         if (p := prv[i]) >= 0 and (rp := get((ids[p], ids[i]))) is not None: heapq.heappush(heap, (rp, p))
     return [t for t in ids if t is not None]
 
+# %% ../nbs/03_tokenizer.ipynb #5b46c7d4
+def merge_tables(token_to_id: dict[bytes, int],  # token bytes -> id
+                 merges: list[tuple[bytes, bytes]],  # merges in the order they were learned (first = rank 0)
+                ) -> tuple[dict[tuple[int, int], int], list[int]]:
+    "`merge_ids`' tables: (left id, right id) -> rank, and rank -> id of the merged token; the order of `merges` checked."
+    ranks, merged = {}, []
+    for r, (a, b) in enumerate(merges):
+        ids = [token_to_id.get(t) for t in (a, b, a + b)]
+        if None in ids: raise ValueError(f"merge {r} ({a!r}, {b!r}): {a!r}, {b!r} and {a + b!r} must all be in the vocab")
+        ranks.setdefault((ids[0], ids[1]), r)
+        merged.append(ids[2])
+    born = {}  # token id -> rank of the merge that made it
+    for r, t in enumerate(merged): born.setdefault(t, r)
+    for (a, b), r in ranks.items():
+        if max(born.get(a, -1), born.get(b, -1)) > r:
+            raise ValueError(f"merge {r} uses {merges[r][0] + merges[r][1]!r}'s parts before a later merge makes "
+                             f"one of them: merges must be in the order they were learned")
+    return ranks, merged
+
 # %% ../nbs/03_tokenizer.ipynb #e869a494
 _WS = r"\t\n\x0b\x0c\r "  # what \s means on ASCII for `regex` and tiktoken
 ASCII_GPT2_REGEX = re.compile(
@@ -114,39 +133,15 @@ class Tokenizer:
         self.vocab = dict(vocab)
         self.token_to_id = {b: i for i, b in self.vocab.items()}
         if len(self.token_to_id) != len(self.vocab): raise ValueError("the vocab gives two ids the same bytes")
-        self._byte_ids = [self.token_to_id.get(bytes([b])) for b in range(256)]
+        self._byte_ids = [self.token_to_id.get(bytes([b])) for b in range(256)]   # byte value -> its token id
         self.merges = list(merges)
-        self._ranks, self._merged = {}, []
-        for r, (a, b) in enumerate(self.merges):
-            ids = [self.token_to_id.get(t) for t in (a, b, a + b)]
-            if None in ids: raise ValueError(f"merge {r} ({a!r}, {b!r}): {a!r}, {b!r} and {a + b!r} must all be in the vocab")
-            self._ranks.setdefault((ids[0], ids[1]), r)
-            self._merged.append(ids[2])
-        born = {}  # token id -> rank of the merge that made it
-        for r, t in enumerate(self._merged): born.setdefault(t, r)
-        for (a, b), r in self._ranks.items():
-            if max(born.get(a, -1), born.get(b, -1)) > r:
-                raise ValueError(f"merge {r} uses {self.vocab[a] + self.vocab[b]!r}'s parts before a later merge makes "
-                                 f"one of them: merges must be in the order they were learned")
-        self.special_tokens = check_special_tokens(special_tokens)   # strings, non-empty, no duplicates
-        for s in self.special_tokens:
-            if s.encode() not in self.token_to_id:
-                i = max(self.vocab, default=-1) + 1
-                self.vocab[i], self.token_to_id[s.encode()] = s.encode(), i
-        self.special_ids = {s: self.token_to_id[s.encode()] for s in self.special_tokens}
-        alternation = "|".join(map(re.escape, sorted(self.special_tokens, key=len, reverse=True)))
-        self._special_re = re.compile(alternation) if self.special_tokens else None
-        self._special_split = re.compile(f"({alternation})") if self.special_tokens else None
-        self._max_special = max(map(len, self.special_tokens), default=0)
+        self._ranks, self._merged = merge_tables(self.token_to_id, self.merges)
+        self._add_special_tokens(special_tokens)
         self._cache: dict[str, tuple[int, ...]] = {}
         self._reset_cache()
 
     def __len__(self): return len(self.vocab)
     def __repr__(self): return f"Tokenizer(vocab={len(self.vocab):,}, merges={len(self.merges):,}, special_tokens={self.special_tokens})"
-
-    def _reset_cache(self):
-        self._cache.clear()
-        self._cache.update({s: (i,) for s, i in self.special_ids.items()})
 
     def _bpe(self, piece: str) -> tuple[int, ...]:
         "Ids of one pre-token."
@@ -156,18 +151,41 @@ class Tokenizer:
             raise ValueError(f"byte 0x{b:02x} of {piece!r} has no token in the vocab: a byte-level vocab holds all 256 bytes")
         return tuple(merge_ids(ids, self._ranks, self._merged))
 
-    def _ids(self, pieces: list[str]) -> list[int]:
-        "Ids of a list of pre-tokens and special tokens, merging each distinct pre-token once."
-        cache = self._cache
-        try: parts = list(map(cache.__getitem__, pieces))
-        except KeyError:
+# %% ../nbs/03_tokenizer.ipynb #52f9d6b3
+@patch
+def _add_special_tokens(self: Tokenizer, special_tokens: list[str] | None):
+    "Check the special tokens, give each an id (appended to the vocab if absent), and compile their pattern."
+    self.special_tokens = check_special_tokens(special_tokens)   # strings, non-empty, no duplicates
+    for s in self.special_tokens:
+        if s.encode() not in self.token_to_id:
+            i = max(self.vocab, default=-1) + 1
+            self.vocab[i], self.token_to_id[s.encode()] = s.encode(), i
+    self.special_ids = {s: self.token_to_id[s.encode()] for s in self.special_tokens}
+    alternation = "|".join(map(re.escape, sorted(self.special_tokens, key=len, reverse=True)))
+    self._special_re = re.compile(alternation) if self.special_tokens else None
+    self._special_split = re.compile(f"({alternation})") if self.special_tokens else None
+    self._max_special = max(map(len, self.special_tokens), default=0)
+
+# %% ../nbs/03_tokenizer.ipynb #f4e96134
+@patch
+def _reset_cache(self: Tokenizer):
+    "Empty the cache of pre-token ids, except for the special tokens."
+    self._cache.clear()
+    self._cache.update({s: (i,) for s, i in self.special_ids.items()})
+
+@patch
+def _ids(self: Tokenizer, pieces: list[str]) -> list[int]:
+    "Ids of a list of pre-tokens and special tokens, merging each distinct pre-token once."
+    cache = self._cache
+    try: parts = list(map(cache.__getitem__, pieces))
+    except KeyError:
+        new = set(pieces).difference(cache)
+        if len(cache) + len(new) > self.cache_size:
+            self._reset_cache()
             new = set(pieces).difference(cache)
-            if len(cache) + len(new) > self.cache_size:
-                self._reset_cache()
-                new = set(pieces).difference(cache)
-            for p in new: cache[p] = self._bpe(p)
-            parts = list(map(cache.__getitem__, pieces))
-        return list(chain.from_iterable(parts))
+        for p in new: cache[p] = self._bpe(p)
+        parts = list(map(cache.__getitem__, pieces))
+    return list(chain.from_iterable(parts))
 
 # %% ../nbs/03_tokenizer.ipynb #1cecf576
 @patch(cls_method=True)
@@ -179,26 +197,6 @@ def from_files(cls: Tokenizer,
     "A `Tokenizer` from a vocab/merges pair saved by `save_bpe` (or GPT-2's own files)."
     vocab, merges = load_bpe(vocab_path, merges_path)
     return cls(vocab, merges, special_tokens)
-
-# %% ../nbs/03_tokenizer.ipynb #377bd200
-@patch
-def save(self: Tokenizer,
-         directory,  # gets vocab.json and merges.txt (created if needed)
-         ) -> Path:
-    "Write the vocabulary and merges in GPT-2's layout to `directory`, both replaced at once (`save_bpe`, chapter 02)."
-    save_bpe(self.vocab, self.merges, directory)
-    return Path(directory)
-
-@patch(cls_method=True)
-def load(cls: Tokenizer,
-         directory,  # holds vocab.json and merges.txt
-         special_tokens: list[str] | None = ("<|endoftext|>",),  # added to the vocabulary if it lacks them
-         ) -> Tokenizer:
-    "The tokenizer saved in `directory` by `save` (or `cs336-lm train-bpe`); a missing file is named."
-    d = Path(directory)
-    if missing := [str(d/f) for f in TOKENIZER_FILES if not (d/f).is_file()]:
-        raise FileNotFoundError(f"tokenizer files not found: {', '.join(missing)}")
-    return cls.from_files(d/TOKENIZER_FILES[0], d/TOKENIZER_FILES[1], list(special_tokens or []))
 
 # %% ../nbs/03_tokenizer.ipynb #13eb6749
 @patch
@@ -246,6 +244,7 @@ def _safe_cut(self: Tokenizer, buf: str) -> int:
             elif s.start() < cut: cut = s.start()   # never cut inside a special token
     return cut
 
+# %% ../nbs/03_tokenizer.ipynb #24f493b7
 @patch
 def encode_iterable(self: Tokenizer,
                     iterable: Iterable[str],  # strings to concatenate, e.g. an open text file (yields lines)
@@ -265,6 +264,58 @@ def encode_iterable(self: Tokenizer,
         yield from self.encode(buf[:cut])
         buf, want = buf[cut:], chunk_chars
     if buf: yield from self.encode(buf)
+
+# %% ../nbs/03_tokenizer.ipynb #38e508c0
+def iter_documents(path,  # a text file
+                   sep: str = "<|endoftext|>",  # what separates two documents ("\n" for one per line)
+                   block: int = 1 << 20,  # characters read at a time
+                  ) -> Iterator[str]:
+    "The non-blank documents of a text file, read block by block (memory: one block plus one document)."
+    with open(path, encoding="utf-8") as f:
+        rest = ""
+        while chunk := f.read(block):
+            *docs, rest = (rest + chunk).split(sep)
+            yield from (d for d in docs if d.strip())
+        if rest.strip(): yield rest
+
+def sample_documents(path,  # a text file
+                     n: int = 10,  # how many documents
+                     seed: int = 0,  # random seed
+                     sep: str = "<|endoftext|>",  # what separates two documents
+                    ) -> list[str]:
+    "`n` documents drawn uniformly at random from `path` in one pass (reservoir sampling)."
+    rng, sample = random.Random(seed), []
+    for k, doc in enumerate(iter_documents(path, sep)):
+        if k < n: sample.append(doc)
+        elif (j := rng.randrange(k + 1)) < n: sample[j] = doc
+    return sample
+
+# %% ../nbs/03_tokenizer.ipynb #6bd36bc4
+def compression_ratio(tok: Tokenizer,  # any tokenizer with `encode`
+                      texts: list[str],  # the documents
+                     ) -> float:
+    "Bytes of UTF-8 per token over all `texts`."
+    return sum(len(t.encode("utf-8")) for t in texts) / sum(len(tok.encode(t)) for t in texts)
+
+# %% ../nbs/03_tokenizer.ipynb #377bd200
+@patch
+def save(self: Tokenizer,
+         directory,  # gets vocab.json and merges.txt (created if needed)
+         ) -> Path:
+    "Write the vocabulary and merges in GPT-2's layout to `directory`, both replaced at once (`save_bpe`, chapter 02)."
+    save_bpe(self.vocab, self.merges, directory)
+    return Path(directory)
+
+@patch(cls_method=True)
+def load(cls: Tokenizer,
+         directory,  # holds vocab.json and merges.txt
+         special_tokens: list[str] | None = ("<|endoftext|>",),  # added to the vocabulary if it lacks them
+         ) -> Tokenizer:
+    "The tokenizer saved in `directory` by `save` (or `cs336-lm train-bpe`); a missing file is named."
+    d = Path(directory)
+    if missing := [str(d/f) for f in TOKENIZER_FILES if not (d/f).is_file()]:
+        raise FileNotFoundError(f"tokenizer files not found: {', '.join(missing)}")
+    return cls.from_files(d/TOKENIZER_FILES[0], d/TOKENIZER_FILES[1], list(special_tokens or []))
 
 # %% ../nbs/03_tokenizer.ipynb #d1a2cb63
 def _byte_level(**kw) -> dict:
@@ -291,19 +342,12 @@ def to_hf(self: Tokenizer,
     with atomic_write(path, "w", encoding="utf-8") as f: json.dump(doc, f, ensure_ascii=False)
     return Path(path)
 
-# %% ../nbs/03_tokenizer.ipynb #9bdfed0a
+# %% ../nbs/03_tokenizer.ipynb #6a4322c3
 def _hf_check(ok: bool, path, what: str):
     if not ok: raise ValueError(f"{path}: {what}; only GPT-2-style byte-level BPE tokenizers can be imported exactly")
 
-@patch(cls_method=True)
-def from_hf(cls: Tokenizer,
-            path,  # a Hugging Face `tokenizer.json` of a byte-level BPE tokenizer, or a directory holding one
-           ) -> Tokenizer:
-    "A `Tokenizer` giving the same ids as the byte-level BPE `tokenizer.json` at `path`; other kinds raise `ValueError`."
-    path = Path(path)/"tokenizer.json" if Path(path).is_dir() else Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"no tokenizer.json at {path}")
-    try: doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e: raise ValueError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
+def _hf_check_doc(doc: dict, path):
+    "Refuse a `tokenizer.json` whose tokenizer our encoder cannot reproduce exactly, naming the reason."
     model, pre = doc.get("model") or {}, doc.get("pre_tokenizer") or {}
     _hf_check(model.get("type") == "BPE", path, f"the model is {model.get('type')!r}, not 'BPE'")
     _hf_check(not model.get("byte_fallback") and not model.get("continuing_subword_prefix") and not model.get("end_of_word_suffix")
@@ -317,10 +361,23 @@ def from_hf(cls: Tokenizer,
     for a in added:
         _hf_check(not (a.get("lstrip") or a.get("rstrip") or a.get("single_word")), path,
                   f"added token {a['content']!r} strips spaces or matches whole words only")
+
+# %% ../nbs/03_tokenizer.ipynb #9bdfed0a
+@patch(cls_method=True)
+def from_hf(cls: Tokenizer,
+            path,  # a Hugging Face `tokenizer.json` of a byte-level BPE tokenizer, or a directory holding one
+           ) -> Tokenizer:
+    "A `Tokenizer` giving the same ids as the byte-level BPE `tokenizer.json` at `path`; other kinds raise `ValueError`."
+    path = Path(path)/"tokenizer.json" if Path(path).is_dir() else Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no tokenizer.json at {path}")
+    try: doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e: raise ValueError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
+    _hf_check_doc(doc, path)
     u2b = {c: b for b, c in bytes_to_unicode().items()}
     def unspell(s: str) -> bytes:
         try: return bytes(u2b[c] for c in s)
         except KeyError as e: _hf_check(False, path, f"token {s!r} has {e.args[0]!r}, which is not in GPT-2's byte alphabet")
+    model, added = doc["model"], doc.get("added_tokens") or []
     vocab = {model["vocab"].get(a["content"], a["id"]): a["content"].encode() for a in added}  # Hugging Face's ids
     vocab |= {i: unspell(s) for s, i in model["vocab"].items() if i not in vocab}   # skips specials' own-text entries
     owner = {}
@@ -345,6 +402,7 @@ def tiktoken_mismatch(self: Tokenizer) -> str | None:
             return f"token {i} ({t!r}): its bytes merge into {got}, not into the token itself"
     return None
 
+# %% ../nbs/03_tokenizer.ipynb #23b29657
 def _tiktoken_piece(enc, piece: str) -> tuple[int, ...]: return tuple(enc._encode_single_piece(piece.encode("utf-8")))
 
 @patch
@@ -381,34 +439,3 @@ def _encode_tiktoken(self: Tokenizer, text: str) -> list[int]:
             end = e.start() + 1 if e else n
             out += ids(GPT2_REGEX.findall(part, cut, end)); pos = end
     return out
-
-# %% ../nbs/03_tokenizer.ipynb #38e508c0
-def iter_documents(path,  # a text file
-                   sep: str = "<|endoftext|>",  # what separates two documents ("\n" for one per line)
-                   block: int = 1 << 20,  # characters read at a time
-                  ) -> Iterator[str]:
-    "The non-blank documents of a text file, read block by block (memory: one block plus one document)."
-    with open(path, encoding="utf-8") as f:
-        rest = ""
-        while chunk := f.read(block):
-            *docs, rest = (rest + chunk).split(sep)
-            yield from (d for d in docs if d.strip())
-        if rest.strip(): yield rest
-
-def sample_documents(path,  # a text file
-                     n: int = 10,  # how many documents
-                     seed: int = 0,  # random seed
-                     sep: str = "<|endoftext|>",  # what separates two documents
-                    ) -> list[str]:
-    "`n` documents drawn uniformly at random from `path` in one pass (reservoir sampling)."
-    rng, sample = random.Random(seed), []
-    for k, doc in enumerate(iter_documents(path, sep)):
-        if k < n: sample.append(doc)
-        elif (j := rng.randrange(k + 1)) < n: sample[j] = doc
-    return sample
-
-def compression_ratio(tok: Tokenizer,  # any tokenizer with `encode`
-                      texts: list[str],  # the documents
-                     ) -> float:
-    "Bytes of UTF-8 per token over all `texts`."
-    return sum(len(t.encode("utf-8")) for t in texts) / sum(len(tok.encode(t)) for t in texts)
