@@ -1,4 +1,4 @@
-"""Temperature and nucleus (top-p) sampling with a KV cache, a sliding context window for long outputs, streaming, a `cs336-lm generate` command, and a trained model loaded back from its run directory for generation.
+"""A plain sampling loop, then the same tokens faster: temperature and nucleus (top-p) sampling, a KV cache that stops recomputing the past, a sliding context window for long outputs, several prompts at once, streaming text, and a trained model loaded back from its run directory.
 
 Docs: https://cs336-lm.github.io/cs336-lm/generate.html.md"""
 
@@ -44,6 +44,7 @@ def next_token_probs(logits: torch.Tensor,   # (..., vocab) logits of the last p
         probs /= probs.sum(-1, keepdim=True)
     return probs
 
+# %% ../nbs/14_generate.ipynb #bb2cf6fc
 def sample_next(logits: torch.Tensor,        # (..., vocab) logits of the last position
                 temperature: float = 1.0,     # softmax temperature (0 = greedy)
                 top_p: float = 1.0,           # nucleus mass
@@ -61,23 +62,33 @@ def sample_token(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 
     "One token id drawn by `sample_next` from `(vocab,)` logits, as a Python int (which waits for the device)."
     return int(sample_next(logits, temperature, top_p, generator))
 
-# %% ../nbs/14_generate.ipynb #3ae0882a
-_COMPILED_STEPS: dict = {}                     # torch.compile options -> the compiled one-token step
-_DECODE_CACHES = weakref.WeakKeyDictionary()   # model -> {(batch, device, dtype): KVCache} kept for compiled steps
+# %% ../nbs/14_generate.ipynb #0dd2952e
+def _left_padded(prompts: Sequence[Sequence[int]], ctx: int, max_new_tokens: int, device) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    "`(rows, P + max_new_tokens)` token slots with each prompt ending at slot `P`, each row's padding, and whether any row is padded."
+    prompts = [[int(i) for i in p][-ctx:] for p in prompts]   # a prompt longer than the context: its last ctx tokens
+    if not prompts or not all(prompts): raise ValueError("a prompt is empty: give at least one token (e.g. <|endoftext|> to start a new text)")
+    P = max(map(len, prompts))                                # the padded prompt length
+    seq = torch.tensor([[0] * (P - len(p)) + p + [0] * max_new_tokens for p in prompts], device=device)
+    pad = torch.tensor([P - len(p) for p in prompts], device=device)
+    return seq, pad, P != min(map(len, prompts))
 
+# %% ../nbs/14_generate.ipynb #1cde4ca0
 def _one_token(model: TransformerLM, tok: torch.Tensor, cache) -> torch.Tensor:
     "Next-token logits `(batch, vocab)` for one new token per row: the step that is compiled."
     return model(tok, kv_cache=cache)[:, -1]
 
-def _compiled_decoder(model: TransformerLM, batch: int, compile: bool | dict):
-    "A cache kept for `model` and the compiled step: the same objects on every call, so nothing is compiled twice."
-    opts = compile if isinstance(compile, dict) else dict(mode="reduce-overhead")
-    key = repr(sorted(opts.items()))
-    if key not in _COMPILED_STEPS: _COMPILED_STEPS[key] = torch.compile(_one_token, **opts)
-    w = next(model.parameters())
-    caches = _DECODE_CACHES.setdefault(model, {})
-    if (batch, w.device, w.dtype) not in caches: caches[batch, w.device, w.dtype] = model.new_kv_cache(batch)
-    return caches[batch, w.device, w.dtype], _COMPILED_STEPS[key]
+def _next_logits(model: TransformerLM, seq: torch.Tensor, pad: torch.Tensor, start: int, n: int, fed: int, cache, one_token,
+                 compile, padded: bool) -> tuple[torch.Tensor, int]:
+    "Logits `(rows, vocab)` for slot `n`, the window being `seq[:, start:n]` of which `fed` slots are in `cache`; and the new `fed`."
+    if cache is None and not padded:                          # no cache, no padding: the plain causal forward
+        return model(seq[:, start:n])[:, -1], fed
+    if cache is None or fed == 0:                             # (re-)prefill; without a cache, every step
+        window_pad = (pad - start).clamp_min(0)
+        c = cache.reset(window_pad) if cache is not None else model.new_kv_cache(len(seq)).reset(window_pad)
+        return model(seq[:, start:n], kv_cache=c)[:, -1], n - start
+    logits = one_token(model, seq[:, n - 1:n], cache)         # one token per row
+    if compile: cache.length += 1                             # a compiled step leaves the host-side count to us
+    return logits, fed + 1
 
 # %% ../nbs/14_generate.ipynb #af12377a
 @torch.no_grad()
@@ -92,33 +103,18 @@ def decode_chunks(model: TransformerLM,            # the language model
                   sync_every: int | None = None,   # tokens per chunk; None: 1 on the CPU, 16 elsewhere
                   ) -> Iterator[torch.Tensor]:     # (rows, ≤ sync_every) CPU tensors of new token ids
     "Generate for a batch of prompts on the model's device, reading the new tokens back once per chunk."
-    ctx, B = model.config.context_length, len(prompts)
-    prompts = [[int(i) for i in p][-ctx:] for p in prompts]   # a prompt longer than the context: its last ctx tokens
-    if not prompts or not all(prompts): raise ValueError("a prompt is empty: give at least one token (e.g. <|endoftext|> to start a new text)")
-    device = next(model.parameters()).device
-    keep, P = max(1, ctx // 2), max(map(len, prompts))      # tokens kept when the window slides; padded prompt length
+    ctx, B, device = model.config.context_length, len(prompts), next(model.parameters()).device
+    seq, pad, padded = _left_padded(prompts, ctx, max_new_tokens, device)
+    keep, n, start, fed = max(1, ctx // 2), seq.shape[1] - max_new_tokens, 0, 0   # kept at a slide; slots filled; window seq[:, start:n]; slots of it cached
     if sync_every is None: sync_every = 1 if device.type == "cpu" else 16
-    seq = torch.tensor([[0] * (P - len(p)) + p + [0] * max_new_tokens for p in prompts], device=device)  # left-padded
-    pad = torch.tensor([P - len(p) for p in prompts], device=device)
     if use_cache and compile: cache, one_token = _compiled_decoder(model, B, compile)
     else: cache, one_token = (model.new_kv_cache(B) if use_cache else None), _one_token
-    n, start, fed = P, 0, 0                  # slots filled; the window is seq[:, start:n]; slots of it in the cache
     was_training = model.training
     model.eval()
     try:
         for i in range(max_new_tokens):
             if n - start > ctx: start, fed = n - keep, 0          # the window is full: slide it
-            window_pad = (pad - start).clamp_min(0)
-            if cache is None and P == min(map(len, prompts)):    # no padding: the plain causal forward
-                logits = model(seq[:, start:n])[:, -1]
-            elif cache is None or fed == 0:                       # (re-)prefill; without a cache, every step
-                c = cache.reset(window_pad) if cache is not None else model.new_kv_cache(B).reset(window_pad)
-                logits = model(seq[:, start:n], kv_cache=c)[:, -1]
-                fed = n - start
-            else:                                                 # one token per row
-                logits = one_token(model, seq[:, n - 1:n], cache)
-                if compile: cache.length += 1                     # a compiled step leaves the host-side count to us
-                fed += 1
+            logits, fed = _next_logits(model, seq, pad, start, n, fed, cache, one_token, compile, padded)
             seq[:, n] = sample_next(logits, temperature, top_p, generator)
             n += 1
             if (i + 1) % sync_every == 0 or i + 1 == max_new_tokens:
@@ -141,6 +137,7 @@ def generate_batch(model: TransformerLM, prompts: Sequence[Sequence[int]], max_n
         if all(done): break
     return rows
 
+# %% ../nbs/14_generate.ipynb #5979a742
 def generate_ids(model: TransformerLM,          # the language model
                  prompt_ids: Sequence[int],     # prompt token ids (at least one)
                  max_new_tokens: int = 256,     # stop after this many new tokens
@@ -231,6 +228,7 @@ def load_trained(checkpoint: str | os.PathLike,  # a `ckpt.pt`, or the run direc
     load_checkpoint(path, model)
     return model.eval()
 
+# %% ../nbs/14_generate.ipynb #c475ce42
 def load_for_generation(checkpoint: str | os.PathLike,          # a `ckpt.pt`, or the run directory holding one
                         tokenizer_dir: str | os.PathLike | None = None,  # default: recorded in the checkpoint, or beside it
                         device: str = "auto",                    # where to put the model
@@ -246,6 +244,20 @@ def load_for_generation(checkpoint: str | os.PathLike,          # a `ckpt.pt`, o
         raise ValueError(f"the tokenizer in {found} has {len(tokenizer.vocab):,} tokens, but the model in {path} only "
                          f"{vocab_size:,}: they do not belong together (pass the run's tokenizer_dir)")
     return load_trained(path, device), tokenizer
+
+# %% ../nbs/14_generate.ipynb #3ae0882a
+_COMPILED_STEPS: dict = {}                     # torch.compile options -> the compiled one-token step
+_DECODE_CACHES = weakref.WeakKeyDictionary()   # model -> {(batch, device, dtype): KVCache} kept for compiled steps
+
+def _compiled_decoder(model: TransformerLM, batch: int, compile: bool | dict):
+    "A cache kept for `model` and the compiled step: the same objects on every call, so nothing is compiled twice."
+    opts = compile if isinstance(compile, dict) else dict(mode="reduce-overhead")
+    key = repr(sorted(opts.items()))
+    if key not in _COMPILED_STEPS: _COMPILED_STEPS[key] = torch.compile(_one_token, **opts)
+    w = next(model.parameters())
+    caches = _DECODE_CACHES.setdefault(model, {})
+    if (batch, w.device, w.dtype) not in caches: caches[batch, w.device, w.dtype] = model.new_kv_cache(batch)
+    return caches[batch, w.device, w.dtype], _COMPILED_STEPS[key]
 
 # %% ../nbs/14_generate.ipynb #ecb61246
 def generate_cli(checkpoint: str = "out/run",  # `ckpt.pt` written by `cs336-lm train` (or its run directory)

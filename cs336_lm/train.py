@@ -1,4 +1,4 @@
-"""One typed config, one `train` function built from small named steps: gradient accumulation, cosine schedule, clipping, bf16 autocast, `torch.compile`, DDP, checkpoints that resume a killed run exactly, a NaN guard that costs no host sync, and a run directory that is never overwritten by accident.
+"""A training loop in twenty lines — batches, forward, loss, backward, clipping, schedule, AdamW — grown into the `Trainer` the course trains with: the same arithmetic as named steps, with validation, logging and checkpoints; then what makes it trustworthy for an hour of compute: exact resume, a NaN guard that costs no host sync, bf16, `torch.compile`, DDP and a run directory that is never overwritten by accident.
 
 Docs: https://cs336-lm.github.io/cs336-lm/train.html.md"""
 
@@ -66,6 +66,7 @@ def _windows(tokens, context_length: int, first: int, count: int) -> tuple[torch
     b = torch.from_numpy(rows)
     return b[:, :-1], b[:, 1:]
 
+# %% ../nbs/13_train.ipynb #07a8642b
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, tokens, batch_size: int, context_length: int, device,
              n_batches: int | None = None,   # seeded random batches; None: every window of `tokens` once
@@ -114,20 +115,23 @@ class Trainer:
         if self.rank0: claim_run_dir(self.out, cfg.to_dict(), cfg.resume, cfg.overwrite, normalize=saved)
         self.ckpt_path = self.out/CKPT_NAME
 
-    def build(self):
-        "Model, optimizer and the module the steps call (compiled and/or DDP-wrapped)."
-        cfg = self.cfg
-        if self.device.type == "cuda" and cfg.tf32: torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-        torch.manual_seed(cfg.seed)
-        self.model = TransformerLM(cfg.model, device=self.device)
-        self.sharded = self.dist.world_size > 1 and cfg.parallel == "fsdp"
-        if self.sharded: shard_model(self.model)                         # before the optimizer sees the parameters
-        self.optimizer = AdamW(param_groups(self.model, cfg.weight_decay, cfg.no_decay_embed_norm), lr=cfg.max_lr,
-                               betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
-        self.forward = compile_model(self.model, self.device) if cfg.compile else self.model
-        if self.dist.world_size > 1 and not self.sharded:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-            self.forward = DDP(self.forward, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+# %% ../nbs/13_train.ipynb #71bedbf7
+def _build(self: Trainer):
+    "Model, optimizer and the module the steps call (compiled and/or DDP-wrapped)."
+    cfg = self.cfg
+    if self.device.type == "cuda" and cfg.tf32: torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    torch.manual_seed(cfg.seed)
+    self.model = TransformerLM(cfg.model, device=self.device)
+    self.sharded = self.dist.world_size > 1 and cfg.parallel == "fsdp"
+    if self.sharded: shard_model(self.model)                         # before the optimizer sees the parameters
+    self.optimizer = AdamW(param_groups(self.model, cfg.weight_decay, cfg.no_decay_embed_norm), lr=cfg.max_lr,
+                           betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+    self.forward = compile_model(self.model, self.device) if cfg.compile else self.model
+    if self.dist.world_size > 1 and not self.sharded:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        self.forward = DDP(self.forward, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+Trainer.build = _build
 
 # %% ../nbs/13_train.ipynb #05e9e680
 def _resume(self: Trainer):
@@ -214,6 +218,9 @@ def _check_finite(self: Trainer):
     raise FloatingPointError(f"non-finite {what} at step {bad}; training stopped, and {good}. "
                              "Lower max_lr or check the data, then rerun with --resume.")
 
+Trainer.check_finite = _check_finite
+
+# %% ../nbs/13_train.ipynb #5b17593d
 def _emit(self: Trainer, record: dict, line: str | None = None):
     "Rank 0 writes `record` to the metrics log (and W&B) and `line` to the console."
     if not self.rank0: return
@@ -233,7 +240,7 @@ def _log(self: Trainer, step: int, loss: torch.Tensor, grad_norm: torch.Tensor, 
               + (f" | MFU {mfu:.1%} of {self.peak[0]} {self.peak[1] / 1e12:,.0f} TFLOP/s" if mfu is not None else "")
               + f" | {self.elapsed():.0f} s")
 
-Trainer.check_finite, Trainer.emit, Trainer.log = _check_finite, _emit, _log
+Trainer.emit, Trainer.log = _emit, _log
 
 # %% ../nbs/13_train.ipynb #81019fd9
 def _validate(self: Trainer, step: int):
