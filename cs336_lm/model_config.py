@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from .core import check_positive_int, dataclass_from_dict
 
 # %% auto #0
-__all__ = ['FFN_NAMES', 'ModelConfig']
+__all__ = ['FFN_NAMES', 'ModelConfig', 'check_model_config']
 
 # %% ../nbs/06A_model_config.ipynb #9df0bba7
 FFN_NAMES = ("swiglu", "silu", "relu2")   # the feed-forward networks a config can name
@@ -38,18 +38,7 @@ class ModelConfig:
     logit_softcap: float = 0.0      # > 0: logits = c·tanh(logits/c) (0 = off)
     fused_attention: bool = False   # opt-in fast path through torch's scaled_dot_product_attention
 
-    def __post_init__(self):
-        for name in ("vocab_size", "context_length", "d_model", "num_layers", "num_heads", "d_ff"):
-            check_positive_int(name, getattr(self, name))
-        if self.d_model % self.num_heads:
-            raise ValueError(f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}")
-        if self.use_rope and (self.d_model // self.num_heads) % 2:
-            raise ValueError(f"RoPE needs an even head size, but d_model/num_heads = {self.d_model // self.num_heads} is odd "
-                             "(change num_heads, or set use_rope=False)")
-        if not self.rope_theta > 0: raise ValueError(f"rope_theta must be positive, got {self.rope_theta!r}")
-        if self.norm not in ("pre", "post", "none"): raise ValueError(f"norm must be 'pre', 'post' or 'none', got {self.norm!r}")
-        if self.ffn not in FFN_NAMES: raise ValueError(f"ffn must be one of {', '.join(map(repr, FFN_NAMES))}, got {self.ffn!r}")
-        if not self.logit_softcap >= 0: raise ValueError(f"logit_softcap must be >= 0 (0 = off), got {self.logit_softcap!r}")
+    def __post_init__(self): check_model_config(self)
 
     @property
     def d_k(self) -> int: return self.d_model // self.num_heads
@@ -60,3 +49,18 @@ class ModelConfig:
     def from_dict(cls, d: Mapping) -> ModelConfig:
         "Rebuild a config from `to_dict()`'s output (e.g. from a checkpoint); unknown keys are an error that names them."
         return dataclass_from_dict(cls, d)
+
+# %% ../nbs/06A_model_config.ipynb #9550c910
+def check_model_config(c: ModelConfig):
+    "Raise a `ValueError` naming the first impossible size or switch of `c`."
+    for name in ("vocab_size", "context_length", "d_model", "num_layers", "num_heads", "d_ff"):
+        check_positive_int(name, getattr(c, name))
+    if c.d_model % c.num_heads:
+        raise ValueError(f"d_model={c.d_model} is not divisible by num_heads={c.num_heads}")
+    if c.use_rope and (c.d_model // c.num_heads) % 2:
+        raise ValueError(f"RoPE needs an even head size, but d_model/num_heads = {c.d_model // c.num_heads} is odd "
+                         "(change num_heads, or set use_rope=False)")
+    if not c.rope_theta > 0: raise ValueError(f"rope_theta must be positive, got {c.rope_theta!r}")
+    if c.norm not in ("pre", "post", "none"): raise ValueError(f"norm must be 'pre', 'post' or 'none', got {c.norm!r}")
+    if c.ffn not in FFN_NAMES: raise ValueError(f"ffn must be one of {', '.join(map(repr, FFN_NAMES))}, got {c.ffn!r}")
+    if not c.logit_softcap >= 0: raise ValueError(f"logit_softcap must be >= 0 (0 = off), got {c.logit_softcap!r}")
