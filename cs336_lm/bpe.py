@@ -33,7 +33,7 @@ from .core import _umask, atomic_write
 # %% auto #0
 __all__ = ['GPT2_SPLIT_PATTERN', 'GPT2_REGEX', 'CHUNK_BYTES', 'FLAT_MIN', 'TOKENIZER_FILES', 'check_special_tokens',
            'special_splitter', 'gpt2_pretokenize', 'initial_vocab', 'check_vocab_size', 'merge_pair', 'train_bpe_naive',
-           'pair_stats', 'merge_ids', 'apply_merge', 'merge_words', 'find_chunk_boundaries', 'chunk_spans',
+           'pair_stats', 'merge_pair_ids', 'apply_merge', 'merge_words', 'find_chunk_boundaries', 'chunk_spans',
            'count_pretokens', 'train_bpe', 'flat_words', 'pair_keys', 'sum_by_key', 'non_overlapping', 'merge_at',
            'PairIndex', 'merge_flat', 'bytes_to_unicode', 'save_bpe', 'load_bpe', 'train_bpe_cli']
 
@@ -121,7 +121,7 @@ def pair_stats(words: list[list[int]], freqs: list[int]) -> tuple[dict, dict]:
             where[pair].add(i)
     return counts, where
 
-def merge_ids(w: list[int], a: int, b: int, new: int) -> list[int]:
+def merge_pair_ids(w: list[int], a: int, b: int, new: int) -> list[int]:
     "`merge_pair` on token ids: `w` with each `a b`, taken left to right, replaced by `new`."
     out, j, n = [], 0, len(w)
     while j < n:
@@ -136,7 +136,7 @@ def apply_merge(words: list[list[int]], freqs: list[int], where: dict, pair: tup
     delta: dict[tuple[int, int], int] = defaultdict(int)
     for i in where.pop(pair):
         w, f = words[i], freqs[i]
-        out = merge_ids(w, a, b, new)
+        out = merge_pair_ids(w, a, b, new)
         new_pairs = set(zip(out, out[1:]))
         for p in zip(w, w[1:]):
             delta[p] -= f
