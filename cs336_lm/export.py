@@ -95,6 +95,20 @@ def llama_config(model: TransformerLM,      # the model to describe
     dt = str(dtype).removeprefix("torch.")
     return cfg | {"rope_theta": c.rope_theta, "torch_dtype": dt, "dtype": dt}   # the keys of older and newer versions
 
+# %% ../nbs/22_export.ipynb #fde55fce
+def _write_hf_files(model: TransformerLM, tokenizer: Tokenizer, out: Path, dtype: torch.dtype):
+    "Write the Llama config, the safetensors weights and the tokenizer files of `model` and `tokenizer` into `out`."
+    c = model.config
+    cast = {}   # one cast per tensor, so that a tied head stays tied
+    state = {k: cast.setdefault(id(v), v.detach().to("cpu", dtype)) for k, v in llama_state_dict(model).items()}
+    save_weights(state, out/"model.safetensors")
+    eos = tokenizer.special_ids.get(EOT)
+    with atomic_write(out/"config.json", "w") as f: json.dump(llama_config(model, eos, dtype), f, indent=2)
+    tokenizer.to_hf(out/"tokenizer.json")
+    tok_config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": c.context_length,
+                  "clean_up_tokenization_spaces": False} | ({"eos_token": EOT} if eos is not None else {})
+    with atomic_write(out/"tokenizer_config.json", "w") as f: json.dump(tok_config, f, indent=2)
+
 # %% ../nbs/22_export.ipynb #76ac5f3c
 def export_hf(model: TransformerLM,     # a trained model (pre-norm, RoPE, SwiGLU)
               tokenizer: Tokenizer,      # its tokenizer
@@ -113,15 +127,7 @@ def export_hf(model: TransformerLM,     # a trained model (pre-norm, RoPE, SwiGL
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))   # built aside, then moved into place
     try:
-        cast = {}   # one cast per tensor, so that a tied head stays tied
-        state = {k: cast.setdefault(id(v), v.detach().to("cpu", dtype)) for k, v in llama_state_dict(model).items()}
-        save_weights(state, tmp/"model.safetensors")
-        eos = tokenizer.special_ids.get(EOT)
-        with atomic_write(tmp/"config.json", "w") as f: json.dump(llama_config(model, eos, dtype), f, indent=2)
-        tokenizer.to_hf(tmp/"tokenizer.json")
-        tok_config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": c.context_length,
-                      "clean_up_tokenization_spaces": False} | ({"eos_token": EOT} if eos is not None else {})
-        with atomic_write(tmp/"tokenizer_config.json", "w") as f: json.dump(tok_config, f, indent=2)
+        _write_hf_files(model, tokenizer, tmp, dtype)
         if out.is_dir(): shutil.rmtree(out)
         elif out.exists(): out.unlink()
         tmp.rename(out)
