@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 import importlib as _importlib
 
 _API = {
-    "core": ["data_dir", "fixture", "atomic_write", "remove_stale_temps", "ensure_writable_dir", "get_device", "dataclass_from_dict",
+    "core": ["data_dir", "fixture", "atomic_write", "atomic_dir", "remove_stale_temps", "ensure_writable_dir", "get_device", "dataclass_from_dict",
              "check_positive_int", "apply_overrides", "skip_reason", "switch_cells", "compile_model"],
     "bpe": ["train_bpe", "train_bpe_naive", "save_bpe", "load_bpe", "bytes_to_unicode", "find_chunk_boundaries",
             "gpt2_pretokenize", "GPT2_SPLIT_PATTERN"],

@@ -13,9 +13,7 @@ import math
 import importlib
 import multiprocessing as mp
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -28,7 +26,7 @@ from typing import BinaryIO
 import numpy as np
 import regex
 
-from .core import _umask, atomic_write
+from .core import atomic_dir, atomic_write
 
 # %% auto #0
 __all__ = ['GPT2_SPLIT_PATTERN', 'GPT2_REGEX', 'CHUNK_BYTES', 'FLAT_MIN', 'TOKENIZER_FILES', 'check_special_tokens',
@@ -499,17 +497,7 @@ def save_bpe(vocab: dict[int, bytes],               # id -> token bytes
     if d.is_dir() and {p.name for p in d.iterdir() if not p.name.startswith(".")} - set(TOKENIZER_FILES):
         _write_bpe_files(vocab, merges, d)                      # a directory shared with other files: file by file
         return d/TOKENIZER_FILES[0], d/TOKENIZER_FILES[1]
-    d.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=d.parent, prefix=f".{d.name}.", suffix=".tmp"))   # a killed run's is removed later
-    try:
-        os.chmod(tmp, 0o777 & ~_umask())
-        _write_bpe_files(vocab, merges, tmp)
-        if d.exists():                                          # swap the whole directory: both files change together
-            old = tmp.with_suffix(".old")
-            os.replace(d, old); os.replace(tmp, d); shutil.rmtree(old, ignore_errors=True)
-        else: os.replace(tmp, d)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
+    with atomic_dir(d) as tmp: _write_bpe_files(vocab, merges, tmp)   # both files change together
     return d/TOKENIZER_FILES[0], d/TOKENIZER_FILES[1]
 
 # %% ../nbs/02_bpe.ipynb #aec3e159

@@ -25,8 +25,9 @@ except ImportError: fcntl = None   # Windows: no advisory locks; stale temporary
 
 # %% auto #0
 __all__ = ['DATA_ENV', 'data_dir', 'fixture', 'NoSpaceError', 'reporting_full_disk', 'make_parent', 'remove_stale_temps',
-           'atomic_write', 'temp_dir_beside', 'ensure_writable_dir', 'exit_with_parent', 'dataclass_from_dict',
-           'apply_overrides', 'get_device', 'skip_reason', 'switch_cells', 'compile_model', 'check_positive_int']
+           'atomic_write', 'temp_dir_beside', 'atomic_dir', 'ensure_writable_dir', 'exit_with_parent',
+           'dataclass_from_dict', 'apply_overrides', 'get_device', 'skip_reason', 'switch_cells', 'compile_model',
+           'check_positive_int']
 
 # %% ../nbs/00_core.ipynb #019c5fee
 DATA_ENV = "CS336_DATA_DIR"
@@ -151,6 +152,21 @@ def temp_dir_beside(path: str | os.PathLike):
     finally:
         if fd is not None: os.close(fd)
         shutil.rmtree(tmp, ignore_errors=True)
+
+# %% ../nbs/00_core.ipynb #eb5b0fa5
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike):
+    "Build a folder in a temporary beside `path` (yielded); on success it replaces `path` whole, on error it is deleted."
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} is a file, not a folder")
+    with temp_dir_beside(path) as tmp:
+        os.chmod(tmp, 0o777 & ~_umask())                  # as mkdir would create it, not mkdtemp's 0700
+        yield tmp
+        old = tmp.with_suffix(".old")
+        if path.exists(): os.replace(path, old)           # the old folder goes only once the new one is complete
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+        _fsync_dir(path.parent)
 
 # %% ../nbs/00_core.ipynb #15d18a40
 def ensure_writable_dir(path: str | os.PathLike) -> Path:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from .core import atomic_write
+from .core import atomic_dir, atomic_write
 from .tokenizer import Tokenizer
 from .transformer import ModelConfig, TransformerLM
 from .checkpoint import model_state, save_weights
@@ -124,16 +122,7 @@ def export_hf(model: TransformerLM,     # a trained model (pre-norm, RoPE, SwiGL
         raise ValueError(f"the tokenizer has ids up to {max(tokenizer.vocab)}, the model only {c.vocab_size}: is it the model's tokenizer?")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty: choose a new directory, or pass overwrite=True")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))   # built aside, then moved into place
-    try:
-        _write_hf_files(model, tokenizer, tmp, dtype)
-        if out.is_dir(): shutil.rmtree(out)
-        elif out.exists(): out.unlink()
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with atomic_dir(out) as tmp: _write_hf_files(model, tokenizer, tmp, dtype)   # built aside, then swapped in
     return out
 
 # %% ../nbs/22_export.ipynb #4b8c1943
