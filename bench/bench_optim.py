@@ -1,7 +1,7 @@
 """Time of one `cs336_lm.AdamW.step()` against `torch.optim.AdamW` (foreach=False, foreach=True, fused=True), same run.
 
 Parameters are tensors of the course's TinyStories model's shapes (vocab 10,000, d_model 512, d_ff 1344, 4 layers:
-22.7M parameters in 43 tensors), float32 (or --dtype bf16) on --device, with fixed random gradients. With --compile
+22.7M parameters in 39 tensors), float32 (or --dtype bf16) on --device, with fixed random gradients. With --compile
 each optimizer's `step` is also run through torch.compile. Ops per step (kernel launches on CUDA) are printed too. Each optimizer gets its own copy
 of the parameters; steps are interleaved (ours, torch, ours, ...) so that CPU contention from other processes hits
 all of them alike, and the ratio of the medians is what to read. Wall-clock and process CPU time are both reported.
