@@ -9,17 +9,21 @@ sides. The CPU proxies of GPU cost are printed too: host syncs, top-level ops (a
 
     python bench/bench_model.py                                    # CPU, fp32, small model, batch 8
     python bench/bench_model.py --compile --threads 1
+    python bench/bench_model.py --threads 1 --ablate                # also ours with one optimisation undone at a time
     python bench/bench_model.py --device cuda --compile --dtype bf16   # the handout's model at batch 128
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import time
 
 import torch
 import torch.nn.functional as F
 
+import cs336_lm.attention as attention
+import cs336_lm.layers as layers
 from cs336_lm.loss import cross_entropy
 from cs336_lm.transformer import TransformerLM
 from _common import RefLM, add_common_args, autocast, fmt_proxies, header, proxies, resolve, time_interleaved
@@ -36,10 +40,31 @@ def make_step(model, loss_fn, ids, targets, dev, dtype, compile_: bool):
     return step
 
 
+def patched(step, module, name: str, value):
+    "`step` with `module.name` replaced by `value` during each call (and restored after it)."
+    def run():
+        old = getattr(module, name); setattr(module, name, value)
+        try: step()
+        finally: setattr(module, name, old)
+    return run
+
+
+def formula_attention(q, k, v, start: int = 0, chunk=None):
+    "Chapter 05's attention formula under the causal mask, in place of the chunked kernel."
+    return layers.scaled_dot_product_attention(q, k, v, attention.causal_mask(q.shape[-2], k.shape[-2], q.device))
+
+
+def ablations(step) -> dict:
+    "Our eager step with one of its optimisations undone: chapter 05's attention formula; RoPE in real arithmetic."
+    return {"ours_formula": patched(step, attention, "causal_attention", formula_attention),
+            "ours_rope_real": patched(step, layers, "apply_rotary", functools.partial(layers.apply_rotary, use_complex=False))}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(ap)
     ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--ablate", action="store_true", help="eager: also time ours with one optimisation undone at a time")
     a = ap.parse_args()
     dev, c = resolve(a)
     torch.manual_seed(0)
@@ -62,6 +87,9 @@ def main():
         for k, (m, lf) in models.items():
             steps[k] = make_step(m, lf, ids, targets, dev, a.dtype, mode == "compiled")
             t0 = time.perf_counter(); steps[k](); ctime[k] = time.perf_counter() - t0
+        for k, f in (ablations(steps["ours"]) if a.ablate and mode == "eager" else {}).items():
+            steps[k] = f
+            t0 = time.perf_counter(); f(); ctime[k] = time.perf_counter() - t0
         wall, cpu = time_interleaved(steps, dev, a.rounds)
         for k in steps:
             print(f"{mode:8} {k:10}: {toks / wall[k]:12,.0f} tok/s  ({wall[k] * 1e3:7.1f} ms wall, {cpu[k] * 1e3:7.1f} ms CPU; "
