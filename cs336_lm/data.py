@@ -283,6 +283,28 @@ def _total_size(resp, start: int) -> int | None:
     if (cr := resp.headers.get("Content-Range")) and not cr.endswith("/*"): return int(cr.rsplit("/", 1)[1])
     return start + int(n) if (n := resp.headers.get("Content-Length")) is not None else None
 
+# %% ../nbs/04_data.ipynb #656c9964
+def _stream(resp, url: str, part: Path, resumed: bool, start: int, total: int | None, progress: bool, name: str):
+    "Write (or append) the body of `resp` to `part` with a progress bar, then fsync; a broken connection keeps `part`."
+    from tqdm.auto import tqdm
+    with reporting_full_disk(part), open(part, "ab" if resumed else "wb") as f, \
+         tqdm(total=total, initial=start, unit="B", unit_scale=True, desc=name, disable=not progress) as bar:
+        try:
+            for block in iter(lambda: resp.read(1 << 20), b""):
+                f.write(block); bar.update(len(block))
+        except (http.client.IncompleteRead, ConnectionError, TimeoutError) as e:
+            raise RuntimeError(f"downloading {url} broke off after {f.tell():,} bytes ({type(e).__name__}); "
+                               f"run again to resume from {part}") from None
+        f.flush(); os.fsync(f.fileno())
+
+def _usable_part(part: Path, url: str, expected_size: int | None, sha256: str | None) -> tuple[dict, int]:
+    "The `.part`'s record and how many of its bytes can be resumed: none (the `.part` deleted) unless provably a prefix."
+    rec, have = _read_record(part), part.stat().st_size if part.exists() else 0
+    validator = rec.get("etag") or rec.get("last_modified")
+    if have and (rec.get("url", url) != url or not (validator or sha256) or have > (expected_size or rec.get("size") or have)):
+        part.unlink(); have = 0          # not provably a prefix of this remote file: start over
+    return rec, have
+
 # %% ../nbs/04_data.ipynb #65192160
 def download_file(url: str,                      # where to get it (http, https or file)
                   dest: str | os.PathLike,       # final path; the download goes to `dest.part` first
@@ -293,18 +315,14 @@ def download_file(url: str,                      # where to get it (http, https 
                   verify: bool = False,          # check the SHA-256 of an existing `dest` (its size is always checked)
                   ) -> Path:
     "Download `url` to `dest`, resuming a `.part` only while the remote file is unchanged; size and SHA-256 checked and recorded."
-    from tqdm.auto import tqdm
     dest = Path(dest)
     if dest.exists():
         if (problem := _problem(dest, expected_size, sha256, verify)) is None: return dest
         warnings.warn(f"{problem}: downloading it again")
     make_parent(dest)
     part = dest.with_name(dest.name + ".part")
-    rec, have = _read_record(part), part.stat().st_size if part.exists() else 0
-    validator = rec.get("etag") or rec.get("last_modified")
-    if have and (rec.get("url", url) != url or not (validator or sha256) or have > (expected_size or rec.get("size") or have)):
-        part.unlink(); have = 0          # not provably a prefix of this remote file: start over
-    resp = _request(url, have, timeout, validator)
+    rec, have = _usable_part(part, url, expected_size, sha256)
+    resp = _request(url, have, timeout, rec.get("etag") or rec.get("last_modified"))   # If-Range: only if unchanged
     if resp is None and have != (expected_size or rec.get("size")):   # 416 on a .part of unknown or wrong length
         part.unlink(); have = 0
         resp = _request(url, 0, timeout)
@@ -326,15 +344,7 @@ def download_file(url: str,                      # where to get it (http, https 
             total = announced if announced is not None else total if resumed else expected_size
             if not resumed: _write_record(part, url=url, size=total, etag=resp.headers.get("ETag"),
                                           last_modified=resp.headers.get("Last-Modified"))
-            with reporting_full_disk(part), open(part, "ab" if resumed else "wb") as f, \
-                 tqdm(total=total, initial=start, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
-                try:
-                    for block in iter(lambda: resp.read(1 << 20), b""):
-                        f.write(block); bar.update(len(block))
-                except (http.client.IncompleteRead, ConnectionError, TimeoutError) as e:
-                    raise RuntimeError(f"downloading {url} broke off after {f.tell():,} bytes ({type(e).__name__}); "
-                                       f"run again to resume from {part}") from None
-                f.flush(); os.fsync(f.fileno())
+            _stream(resp, url, part, resumed, start, total, progress, dest.name)
     return _finish(url, part, dest, total, sha256)
 
 # %% ../nbs/04_data.ipynb #1e859c4f
