@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import inspect
 import json
 import os
@@ -26,41 +27,22 @@ from .data import download_cli, encode_cli
 __all__ = ['COMMANDS', 'EXPECTED_ERRORS', 'command_parser', 'add_config_options', 'config_parser', 'train_command', 'main']
 
 # %% ../nbs/90_cli.ipynb #68dcc2f6
-def _train():
-    from cs336_lm.train_config import TrainConfig
-    return train_command, TrainConfig
-
-def _generate():
-    from cs336_lm.generate import generate_cli
-    return generate_cli, None
-
-def _accounting():
-    from cs336_lm.accounting import accounting_report
-    return accounting_report, None
-
-def _main():
-    from cs336_lm.pipeline import run_pipeline_cli
-    return run_pipeline_cli, None
-
-def _sweep():
-    from cs336_lm.experiments import sweep_cli
-    return sweep_cli, None
-
-def _export_hf():
-    from cs336_lm.export import export_hf_cli
-    return export_hf_cli, None
+def _lazy(module: str, name: str, config: tuple[str, str] | None = None):
+    "A loader for a command: it imports `cs336_lm.<module>.<name>` (and the config class) only when the command runs."
+    load = lambda mod, attr: getattr(importlib.import_module(f"cs336_lm.{mod}"), attr)
+    return lambda: (load(module, name), load(*config) if config else None)
 
 # %% ../nbs/90_cli.ipynb #718a12e1
 COMMANDS = {  # subcommand -> () -> (function, the config dataclass its settings come from, or None)
     "download":   lambda: (download_cli, None),
     "train-bpe":  lambda: (train_bpe_cli, None),
     "encode":     lambda: (encode_cli, None),
-    "train":      _train,
-    "generate":   _generate,
-    "accounting": _accounting,
-    "main":       _main,
-    "sweep":      _sweep,
-    "export-hf":  _export_hf,
+    "train":      _lazy("cli", "train_command", config=("train_config", "TrainConfig")),
+    "generate":   _lazy("generate", "generate_cli"),
+    "accounting": _lazy("accounting", "accounting_report"),
+    "main":       _lazy("pipeline", "run_pipeline_cli"),
+    "sweep":      _lazy("experiments", "sweep_cli"),
+    "export-hf":  _lazy("export", "export_hf_cli"),
 }
 
 # %% ../nbs/90_cli.ipynb #77d539b4
