@@ -319,8 +319,7 @@ def download_file(url: str,                      # where to get it (http, https 
     if dest.exists():
         if (problem := _problem(dest, expected_size, sha256, verify)) is None: return dest
         warnings.warn(f"{problem}: downloading it again")
-    make_parent(dest)
-    part = dest.with_name(dest.name + ".part")
+    part = make_parent(dest).with_name(dest.name + ".part")
     rec, have = _usable_part(part, url, expected_size, sha256)
     resp = _request(url, have, timeout, rec.get("etag") or rec.get("last_modified"))   # If-Range: only if unchanged
     if resp is None and have != (expected_size or rec.get("size")):   # 416 on a .part of unknown or wrong length

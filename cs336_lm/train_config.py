@@ -61,11 +61,7 @@ class TrainConfig:
     stop_at_iter: int | None = None  # pause after this step (checkpoint, no change to the schedule); resume later
     progress: bool = True          # show a tqdm progress bar
 
-    def __post_init__(self):
-        if isinstance(self.model, dict): self.model = ModelConfig.from_dict(self.model)
-        if not isinstance(self.model, ModelConfig): raise TypeError(f"model must be a ModelConfig, got {type(self.model).__name__}")
-        self.betas = tuple(self.betas)
-        check_train_config(self)
+    def __post_init__(self): check_train_config(_coerced(self))   # both in the cells below
 
 # %% ../nbs/12B_train_config.ipynb #296a3952
 @patch
@@ -89,13 +85,21 @@ def total_iters(self: TrainConfig, world_size: int = 1) -> int:
     if self.max_tokens is None: return self.max_iters
     return math.ceil(self.max_tokens / self.tokens_per_step(world_size))
 
-# %% ../nbs/12B_train_config.ipynb #8e67a255
+# %% ../nbs/12B_train_config.ipynb #44f66fc6
+def _coerced(c: TrainConfig) -> TrainConfig:
+    "`c` with `model` turned into a `ModelConfig` and `betas` into a tuple when given as JSON gives them (dict, list)."
+    if isinstance(c.model, dict): c.model = ModelConfig.from_dict(c.model)
+    if not isinstance(c.model, ModelConfig): raise TypeError(f"model must be a ModelConfig, got {type(c.model).__name__}")
+    c.betas = tuple(c.betas)
+    return c
+
 def _check_number(name: str, value, low: float = 0.0, low_ok: bool = True):
     "Raise unless `value` is a finite real number above `low` (or equal to it, with `low_ok`)."
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if value < low or (value == low and not low_ok): raise ValueError(f"{name} must be {'>=' if low_ok else '>'} {low:g}, got {value!r}")
 
+# %% ../nbs/12B_train_config.ipynb #3dca148d
 def check_train_config(c: TrainConfig):
     "Raise a `ValueError` naming the first impossible setting or combination of `c`."
     for name in ("batch_size", "grad_accum_steps", "max_iters", "eval_interval", "log_interval", "ckpt_interval"):
