@@ -14,7 +14,6 @@ import importlib
 import multiprocessing as mp
 import os
 import sys
-import threading
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -26,14 +25,15 @@ from typing import BinaryIO
 import numpy as np
 import regex
 
-from .core import atomic_dir, atomic_write
+from .core import atomic_dir, atomic_write, exit_with_parent
 
 # %% auto #0
 __all__ = ['GPT2_SPLIT_PATTERN', 'GPT2_REGEX', 'CHUNK_BYTES', 'FLAT_MIN', 'TOKENIZER_FILES', 'check_special_tokens',
            'special_splitter', 'gpt2_pretokenize', 'initial_vocab', 'check_vocab_size', 'merge_pair', 'train_bpe_naive',
            'pair_stats', 'merge_pair_ids', 'apply_merge', 'merge_words', 'find_chunk_boundaries', 'chunk_spans',
            'count_pretokens', 'train_bpe', 'flat_words', 'pair_keys', 'sum_by_key', 'non_overlapping', 'merge_at',
-           'PairIndex', 'merge_flat', 'bytes_to_unicode', 'save_bpe', 'load_bpe', 'train_bpe_cli']
+           'PairIndex', 'merge_flat', 'bytes_to_unicode', 'token_to_str', 'save_bpe', 'str_to_token', 'load_bpe',
+           'train_bpe_cli']
 
 # %% ../nbs/02_bpe.ipynb #a6f15aab
 GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -328,10 +328,7 @@ def _worker_init(parent: int, done) -> None:
     "Start of each worker: remember the progress array, and exit as soon as the parent is gone (even killed with -9)."
     global _done
     _done = done
-    def watch():
-        while os.getppid() == parent: time.sleep(0.2)
-        os._exit(1)
-    threading.Thread(target=watch, daemon=True).start()
+    exit_with_parent(parent)
 
 def _count_chunks(args) -> Counter:
     "The pre-token counts of several chunks of a file, added up in one `Counter` (run in a worker process)."
@@ -473,7 +470,7 @@ def bytes_to_unicode() -> dict[int, str]:
     return chars
 
 # %% ../nbs/02_bpe.ipynb #801db77f
-def _to_str(token: bytes, b2u: dict[int, str]) -> str: return "".join(b2u[b] for b in token)
+def token_to_str(token: bytes, b2u: dict[int, str]) -> str: return "".join(b2u[b] for b in token)
 
 TOKENIZER_FILES = ("vocab.json", "merges.txt")   # a tokenizer directory in GPT-2's layout
 
@@ -481,10 +478,10 @@ def _write_bpe_files(vocab: dict[int, bytes], merges: list[tuple[bytes, bytes]],
     "`vocab.json` and `merges.txt` in GPT-2's layout, each written atomically."
     b2u = bytes_to_unicode()
     with atomic_write(out/"vocab.json", "w", encoding="utf-8") as f:
-        json.dump({_to_str(t, b2u): i for i, t in sorted(vocab.items())}, f, ensure_ascii=False, indent=0)
+        json.dump({token_to_str(t, b2u): i for i, t in sorted(vocab.items())}, f, ensure_ascii=False, indent=0)
     with atomic_write(out/"merges.txt", "w", encoding="utf-8") as f:
         f.write("#version: 0.2\n")
-        for a, b in merges: f.write(f"{_to_str(a, b2u)} {_to_str(b, b2u)}\n")
+        for a, b in merges: f.write(f"{token_to_str(a, b2u)} {token_to_str(b, b2u)}\n")
 
 # %% ../nbs/02_bpe.ipynb #8d7f5540
 def save_bpe(vocab: dict[int, bytes],               # id -> token bytes
@@ -494,7 +491,7 @@ def save_bpe(vocab: dict[int, bytes],               # id -> token bytes
     "Write `vocab.json` and `merges.txt` to `out_dir`, both replaced at once (never a mismatched pair); their paths."
     d = Path(out_dir)
     if d.exists() and not d.is_dir(): raise NotADirectoryError(f"{d} is a file, not a directory for vocab.json and merges.txt")
-    if d.is_dir() and {p.name for p in d.iterdir() if not p.name.startswith(".")} - set(TOKENIZER_FILES):
+    if d.is_dir() and {p.name for p in d.iterdir() if not (p.name.startswith(".") and p.name.endswith(".tmp"))} - set(TOKENIZER_FILES):
         _write_bpe_files(vocab, merges, d)                      # a directory shared with other files: file by file
         return d/TOKENIZER_FILES[0], d/TOKENIZER_FILES[1]
     with atomic_dir(d) as tmp: _write_bpe_files(vocab, merges, tmp)   # both files change together
@@ -515,7 +512,7 @@ def _find_key(text: str, token: str, start: int) -> int:
             if (pos := text.find(spelled, start, end + len(spelled))) != -1: return pos
     return -1
 
-def _from_str(s: str, u2b: dict[str, int], where: str) -> bytes:
+def str_to_token(s: str, u2b: dict[str, int], where: str) -> bytes:
     try: return bytes(u2b[c] for c in s)
     except KeyError as e: raise ValueError(f"{where}: character {e.args[0]!r} is not in GPT-2's byte alphabet") from None
 
@@ -540,14 +537,14 @@ def load_bpe(vocab_path: str | os.PathLike,    # vocab.json: token string -> id
         if i in vocab: raise ValueError(f"{where}: id {i} is given to two tokens")
         if tok in seen: raise ValueError(f"{where}: token {tok!r} appears twice")
         seen.add(tok)
-        vocab[i] = _from_str(tok, u2b, f"{where}, token {tok!r}")
+        vocab[i] = str_to_token(tok, u2b, f"{where}, token {tok!r}")
     known = set(vocab.values())
     merges = []
     for n, line in enumerate(_read_utf8(merges_path).splitlines(), 1):
         if (n == 1 and line.startswith("#version")) or not line.strip(): continue
         parts = line.split(" ")
         if len(parts) != 2 or not all(parts): raise ValueError(f"{merges_path}, line {n}: expected two tokens separated by one space, got {line!r}")
-        a, b = (_from_str(p, u2b, f"{merges_path}, line {n}") for p in parts)
+        a, b = (str_to_token(p, u2b, f"{merges_path}, line {n}") for p in parts)
         for t in (a, b, a + b):
             if t not in known: raise ValueError(f"{merges_path}, line {n}: {t!r} is not in the vocabulary {vocab_path.name}")
         merges.append((a, b))
@@ -561,7 +558,6 @@ def train_bpe_cli(input: str,                       # UTF-8 training text
                   num_processes: int = None,        # pre-tokenization workers (default: by file size)
                   ):
     "Train a byte-level BPE tokenizer and save it in GPT-2's vocab.json + merges.txt layout."
-    import time
     t = time.perf_counter()
     vocab, merges = train_bpe(input, vocab_size, special_token or [], num_processes)
     vp, mp_ = save_bpe(vocab, merges, out)

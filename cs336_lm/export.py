@@ -97,8 +97,10 @@ def llama_config(model: TransformerLM,      # the model to describe
 def _write_hf_files(model: TransformerLM, tokenizer: Tokenizer, out: Path, dtype: torch.dtype):
     "Write the Llama config, the safetensors weights and the tokenizer files of `model` and `tokenizer` into `out`."
     c = model.config
-    cast = {}   # one cast per tensor, so that a tied head stays tied
-    state = {k: cast.setdefault(id(v), v.detach().to("cpu", dtype)) for k, v in llama_state_dict(model).items()}
+    cast, state = {}, {}   # one cast per stored tensor, so that a tied head stays one tensor under two names
+    for k, v in llama_state_dict(model).items():
+        if (key := (v.data_ptr(), v.shape)) not in cast: cast[key] = v.detach().to("cpu", dtype)
+        state[k] = cast[key]
     save_weights(state, out/"model.safetensors")
     eos = tokenizer.special_ids.get(EOT)
     with atomic_write(out/"config.json", "w") as f: json.dump(llama_config(model, eos, dtype), f, indent=2)

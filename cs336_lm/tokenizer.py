@@ -21,7 +21,7 @@ import regex
 from fastcore.basics import patch
 
 from .bpe import (GPT2_REGEX, GPT2_SPLIT_PATTERN, TOKENIZER_FILES, bytes_to_unicode, check_special_tokens, load_bpe,
-                          save_bpe)
+                          save_bpe, str_to_token, token_to_str)
 from .core import atomic_write
 
 # %% auto #0
@@ -328,7 +328,7 @@ def to_hf(self: Tokenizer,
          ) -> Path:
     "Write a Hugging Face `tokenizer.json` that encodes every text to the same ids as `self`."
     b2u = bytes_to_unicode()
-    spell = lambda t: "".join(b2u[b] for b in t)
+    spell = lambda t: token_to_str(t, b2u)
     vocab = {spell(t): i for i, t in sorted(self.vocab.items())}
     vocab.update(self.special_ids)                # how Hugging Face finds a special token's id: by its text
     added = [{"id": i, "content": s, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
@@ -374,9 +374,7 @@ def from_hf(cls: Tokenizer,
     except json.JSONDecodeError as e: raise ValueError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
     _hf_check_doc(doc, path)
     u2b = {c: b for b, c in bytes_to_unicode().items()}
-    def unspell(s: str) -> bytes:
-        try: return bytes(u2b[c] for c in s)
-        except KeyError as e: _hf_check(False, path, f"token {s!r} has {e.args[0]!r}, which is not in GPT-2's byte alphabet")
+    unspell = lambda s: str_to_token(s, u2b, f"{path}: token {s!r}")
     model, added = doc["model"], doc.get("added_tokens") or []
     vocab = {model["vocab"].get(a["content"], a["id"]): a["content"].encode() for a in added}  # Hugging Face's ids
     vocab |= {i: unspell(s) for s, i in model["vocab"].items() if i not in vocab}   # skips specials' own-text entries
