@@ -108,6 +108,10 @@ def remove_stale_temps(directory: str | os.PathLike,  # where to look (not recur
 
 # %% ../nbs/00_core.ipynb #92cf934e
 def _umask() -> int:
+    "The process's umask; on Linux read without setting it, so that no other thread ever runs under a umask of 0."
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Umask:"): return int(line.split()[1], 8)
     mask = os.umask(0); os.umask(mask)
     return mask
 
@@ -158,6 +162,9 @@ def temp_dir_beside(path: str | os.PathLike):
 def atomic_dir(path: str | os.PathLike):
     "Build a folder in a temporary beside `path` (yielded); on success it replaces `path` whole, on error it is deleted."
     path = Path(path)
+    olds = list(path.parent.glob(f".{glob.escape(path.name)}.*.old"))   # left by swaps cut short: a crash between the renames
+    if olds and not path.exists(): os.replace(max(olds, key=os.path.getmtime), path)   # puts the old folder back
+    for o in olds: shutil.rmtree(o, ignore_errors=True)
     if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} is a file, not a folder")
     with temp_dir_beside(path) as tmp:
         os.chmod(tmp, 0o777 & ~_umask())                  # as mkdir would create it, not mkdtemp's 0700
