@@ -28,7 +28,8 @@ from .core import atomic_write
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'WEIGHTS_FORMAT', 'rng_states', 'set_rng_states', 'to_plain', 'unwrap_model', 'clean_key',
            'model_state', 'previous_path', 'save_checkpoint', 'CorruptCheckpointError', 'read_checkpoint',
-           'load_checkpoint', 'load_latest_checkpoint', 'save_weights', 'read_weights']
+           'restore_checkpoint', 'load_checkpoint', 'read_latest_checkpoint', 'load_latest_checkpoint', 'save_weights',
+           'read_weights']
 
 # %% ../nbs/12_checkpoint.ipynb #d279abee
 def rng_states() -> dict:
@@ -163,8 +164,8 @@ def _keep_previous(path: Path):
     except OSError: os.replace(path, prev)
 
 # %% ../nbs/12_checkpoint.ipynb #e2dfc590
-def save_checkpoint(model: nn.Module,                            # the model (compile/DDP wrappers are fine)
-                    optimizer: torch.optim.Optimizer | None,     # its optimizer, or None to save weights only
+def save_checkpoint(model: nn.Module | Mapping[str, Tensor],     # the model (compile/DDP wrappers are fine), or its state dict
+                    optimizer: torch.optim.Optimizer | Mapping | None,  # its optimizer or state dict; None: weights only
                     iteration: int,                              # optimizer steps taken so far
                     out: str | os.PathLike | BinaryIO | IO[bytes],  # a path (written atomically) or a binary file
                     *, keep_previous: bool = True,               # keep the checkpoint `out` held as `out.prev`
@@ -172,8 +173,10 @@ def save_checkpoint(model: nn.Module,                            # the model (co
     "Save model, optimizer, iteration and `extra`, with a checksum, so that `load_checkpoint` can resume training exactly."
     try: iteration = int(iteration.__index__())
     except AttributeError: raise TypeError(f"iteration must be an integer, got {iteration!r}") from None
-    ckpt = {"format": CHECKPOINT_FORMAT, "iteration": iteration, "model": model_state(model),
-            "optimizer": optimizer.state_dict() if optimizer is not None else None, "extra": to_plain(extra)}
+    ckpt = {"format": CHECKPOINT_FORMAT, "iteration": iteration,
+            "model": model_state(model) if isinstance(model, nn.Module) else dict(model),      # or a state dict already
+            "optimizer": optimizer.state_dict() if isinstance(optimizer, torch.optim.Optimizer) else optimizer,
+            "extra": to_plain(extra)}
     ckpt["sha256"] = _digest(ckpt)
     if isinstance(out, (str, os.PathLike)):
         with atomic_write(out, "wb") as f:
@@ -222,7 +225,7 @@ def read_checkpoint(src: str | os.PathLike | BinaryIO | IO[bytes],  # a path or 
     return ckpt
 
 # %% ../nbs/12_checkpoint.ipynb #5aa83826
-def _restore(ckpt: dict, name: str, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> int:
+def restore_checkpoint(ckpt: dict, name: str, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> int:
     "Put a checkpoint read by `read_checkpoint` into `model` (and `optimizer`), after checking that everything fits."
     state = _match_model_state(model, ckpt["model"], name)
     if optimizer is not None:
@@ -238,9 +241,22 @@ def load_checkpoint(src: str | os.PathLike | BinaryIO | IO[bytes],  # a path or 
                     map_location: str | torch.device = "cpu",        # where tensors are loaded before copying
                     ) -> int:
     "Restore `model` (and `optimizer`) from a checkpoint; return the saved iteration. Nothing changes if it does not fit."
-    return _restore(read_checkpoint(src, map_location), _describe(src), model, optimizer)
+    return restore_checkpoint(read_checkpoint(src, map_location), _describe(src), model, optimizer)
 
 # %% ../nbs/12_checkpoint.ipynb #36271fd4
+def read_latest_checkpoint(src: str | os.PathLike,                   # a checkpoint, or a run directory holding `name`
+                           map_location: str | torch.device = "cpu",  # where tensors are loaded
+                           name: str = "ckpt.pt",                     # the checkpoint's name inside a directory
+                           ) -> dict:
+    "`read_checkpoint(src)` — or, if it is missing or corrupt, the previous one's, with a warning; with the `path` read."
+    path = Path(src)/name if Path(src).is_dir() else Path(src)
+    try: ckpt = read_checkpoint(path, map_location)
+    except (CorruptCheckpointError, FileNotFoundError) as e:
+        if not (prev := previous_path(path)).is_file(): raise
+        warnings.warn(f"{e}; falling back to the previous checkpoint {prev}")
+        ckpt, path = read_checkpoint(prev, map_location), prev
+    return {**ckpt, "path": path}
+
 def load_latest_checkpoint(src: str | os.PathLike,                         # a checkpoint, or a run directory holding `name`
                            model: nn.Module,                                 # restored in place (wrappers are fine)
                            optimizer: torch.optim.Optimizer | None = None,   # restored in place if given
@@ -248,14 +264,9 @@ def load_latest_checkpoint(src: str | os.PathLike,                         # a c
                            name: str = "ckpt.pt",                            # the checkpoint's name inside a directory
                            ) -> dict:
     "Load the checkpoint `src` — or, if it is missing or corrupt, the previous one, with a warning; returns what was read."
-    path = Path(src)/name if Path(src).is_dir() else Path(src)
-    try: ckpt = read_checkpoint(path, map_location)
-    except (CorruptCheckpointError, FileNotFoundError) as e:
-        if not (prev := previous_path(path)).is_file(): raise
-        warnings.warn(f"{e}; falling back to the previous checkpoint {prev}")
-        ckpt, path = read_checkpoint(prev, map_location), prev
-    _restore(ckpt, os.fspath(path), model, optimizer)
-    return {**ckpt, "path": path}
+    ckpt = read_latest_checkpoint(src, map_location, name)
+    restore_checkpoint(ckpt, os.fspath(ckpt["path"]), model, optimizer)
+    return ckpt
 
 # %% ../nbs/12_checkpoint.ipynb #80a7629a
 import json

@@ -25,7 +25,8 @@ from .accounting import peak_flops, training_flops_per_token
 from .loss import cross_entropy
 from .optim import AdamW
 from .schedule import get_lr_cosine_schedule, gradient_clipping, lr_cosine_by_time
-from .checkpoint import save_checkpoint, load_latest_checkpoint, previous_path, read_checkpoint, rng_states, set_rng_states
+from .checkpoint import (save_checkpoint, read_latest_checkpoint, restore_checkpoint, previous_path, rng_states,
+                                 set_rng_states)
 from .data import get_batch, load_tokens
 from .run_dir import CKPT_NAME, CONFIG_NAME, SUMMARY_NAME, MetricsLog, claim_run_dir, start_wandb, write_json
 from .train_config import TrainConfig
@@ -100,6 +101,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, dist: DistInfo):
         self.cfg, self.dist, self.device, self.rank0 = cfg, dist, dist.device, dist.rank == 0
         self.total, self.step_tokens = cfg.total_iters(dist.world_size), cfg.tokens_per_step(dist.world_size)
+        self.slots = dist.world_size * cfg.grad_accum_steps      # micro-batches per step: fixes the batch sequence
         if cfg.lr_schedule == "steps" and cfg.warmup_iters > self.total:
             raise ValueError(f"warmup_iters={cfg.warmup_iters} is longer than the run's {self.total} steps: lower it")
         self.train_tokens = load_tokens(cfg.train_data, vocab_size=cfg.model.vocab_size)
@@ -136,13 +138,16 @@ Trainer.build = _build
 # %% ../nbs/13_train.ipynb #05e9e680
 def _resume(self: Trainer):
     "Load the checkpoint (if resuming and there is one); open the log; write `config.json`."
-    cfg, self.start, state = self.cfg, 0, {}
+    cfg, self.start, state, self.last_ckpt_step = self.cfg, 0, {}, None
     if cfg.resume and (self.ckpt_path.exists() or previous_path(self.ckpt_path).exists()):
-        if self.sharded:
-            ckpt = read_checkpoint(self.ckpt_path)
-            load_full_state(self.model, self.optimizer, ckpt["model"], ckpt["optimizer"])
-        else: ckpt = load_latest_checkpoint(self.ckpt_path, self.model, self.optimizer)   # the one before if the last is damaged
+        ckpt = read_latest_checkpoint(self.ckpt_path)          # the one before if the last is damaged
         self.start, state = int(ckpt["iteration"]), ckpt.get("extra", {}).get("train_state", {})
+        if (saved := state.get("slots", self.slots)) != self.slots:
+            raise ValueError(f"{ckpt['path']} was written by a run drawing {saved} micro-batches a step (processes × "
+                             f"grad_accum_steps), this one draws {self.slots}: the batches would change; resume with {saved}")
+        if self.sharded: load_full_state(self.model, self.optimizer, ckpt["model"], ckpt["optimizer"])
+        else: restore_checkpoint(ckpt, str(ckpt["path"]), self.model, self.optimizer)
+        self.last_ckpt_step = self.start
         set_rng_states(state.get("rng", {}))
     self.run_id, self.val_loss = state.get("run_id") or uuid.uuid4().hex[:8], state.get("val_loss")
     self.elapsed_before, self.warmup_end_s = state.get("elapsed_s", 0.0), state.get("t_warm")
@@ -212,8 +217,8 @@ def _check_finite(self: Trainer):
     if not (bad := int(self.bad_step)): return
     loss, norm = self.bad_values.tolist()
     what = f"loss {loss}" if not math.isfinite(loss) else f"gradient norm {norm} (loss {loss:.4g})"
-    good = (f"the last good checkpoint {self.ckpt_path} (step {read_checkpoint(self.ckpt_path)['iteration']}) is untouched"
-            if self.ckpt_path.exists() else "no checkpoint was written yet")
+    good = (f"the last good checkpoint {self.ckpt_path} (step {self.last_ckpt_step}) is untouched"
+            if self.last_ckpt_step is not None else "no checkpoint was written yet")
     self.emit(dict(step=bad, event="non-finite", loss=loss, grad_norm=norm))
     raise FloatingPointError(f"non-finite {what} at step {bad}; training stopped, and {good}. "
                              "Lower max_lr or check the data, then rerun with --resume.")
@@ -232,11 +237,11 @@ def _log(self: Trainer, step: int, loss: torch.Tensor, grad_norm: torch.Tensor, 
     if self.device.type == "cuda": torch.cuda.synchronize(self.device)
     tick = time.perf_counter()
     tok_s = (step - self.last_log_step) * self.step_tokens / (tick - self.last_log_time)
-    self.last_log_time, self.last_log_step, self.loss = tick, step, loss.item()
+    self.last_log_time, self.last_log_step, self.loss, norm = tick, step, loss.item(), grad_norm.item()
     mfu = training_flops_per_token(self.cfg.model) * tok_s / self.dist.world_size / self.peak[1] if self.peak else None
-    self.emit(dict(step=step, loss=self.loss, lr=lr, grad_norm=grad_norm.item(), tokens=step * self.step_tokens,
+    self.emit(dict(step=step, loss=self.loss, lr=lr, grad_norm=norm, tokens=step * self.step_tokens,
                    tokens_per_s=tok_s, mfu=mfu, elapsed_s=self.elapsed()),
-              f"step {step:>6} | loss {self.loss:.4f} | lr {lr:.2e} | grad norm {grad_norm.item():.3f} | {tok_s:,.0f} tok/s"
+              f"step {step:>6} | loss {self.loss:.4f} | lr {lr:.2e} | grad norm {norm:.3f} | {tok_s:,.0f} tok/s"
               + (f" | MFU {mfu:.1%} of {self.peak[0]} {self.peak[1] / 1e12:,.0f} TFLOP/s" if mfu is not None else "")
               + f" | {self.elapsed():.0f} s")
 
@@ -255,17 +260,12 @@ def _validate(self: Trainer, step: int):
 
 def _checkpoint(self: Trainer, step: int):
     "Save everything a resume needs (rank 0), then wait for every process."
-    train_state = dict(run_id=self.run_id, elapsed_s=self.elapsed(), t_warm=self.warmup_end_s, seed=self.cfg.seed,
-                       slots=self.dist.world_size * self.cfg.grad_accum_steps, val_loss=self.val_loss,
-                       tokens=step * self.step_tokens, rng=rng_states())
-    model, optimizer = map(_State, full_state(self.model, self.optimizer)) if self.sharded else (self.model, self.optimizer)
+    train_state = dict(run_id=self.run_id, elapsed_s=self.elapsed(), t_warm=self.warmup_end_s, slots=self.slots,
+                       val_loss=self.val_loss, rng=rng_states())
+    model, optimizer = full_state(self.model, self.optimizer) if self.sharded else (self.model, self.optimizer)   # gathered
     if self.rank0: save_checkpoint(model, optimizer, step, self.ckpt_path, config=self.cfg.to_dict(), train_state=train_state)
+    self.last_ckpt_step = step
     if self.dist.world_size > 1: torch.distributed.barrier()
-
-class _State:
-    "What `save_checkpoint` asks of a model or an optimizer: its `state_dict()` (here gathered from the shards)."
-    def __init__(self, state: dict): self.state = state
-    def state_dict(self) -> dict: return self.state
 
 Trainer.validate, Trainer.checkpoint = _validate, _checkpoint
 
@@ -291,9 +291,11 @@ def _fit(self: Trainer) -> dict:
             self.bar.update(1)
             out_of_time = cfg.max_minutes is not None and now >= 60 * cfg.max_minutes
             pause, last = step == cfg.stop_at_iter, step == total or out_of_time
-            if step % cfg.log_interval == 0 or last: self.check_finite(); self.log(step, loss, grad_norm, lr)
-            if step % cfg.eval_interval == 0 or last: self.check_finite(); self.validate(step)
-            if step % cfg.ckpt_interval == 0 or last or pause: self.check_finite(); self.checkpoint(step)
+            log, val, save = (step % n == 0 or last for n in (cfg.log_interval, cfg.eval_interval, cfg.ckpt_interval))
+            if log or val or save or pause: self.check_finite()       # the one read-back of the guard, before any of them
+            if log: self.log(step, loss, grad_norm, lr)
+            if val: self.validate(step)
+            if save or pause: self.checkpoint(step)
             if out_of_time or pause: stopped = "max_minutes" if out_of_time else "stop_at_iter"; break
     finally:
         self.bar.close()
