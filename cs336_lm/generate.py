@@ -171,7 +171,7 @@ def stream_generate(model: TransformerLM,       # the language model
                     max_new_tokens: int = 256,  # stop after this many tokens
                     temperature: float = 1.0,   # softmax temperature (0 = greedy)
                     top_p: float = 1.0,         # nucleus mass
-                    seed: int | None = None,    # seed for reproducible sampling
+                    seed: int | None = None,    # seed for reproducible sampling (on the same kind of device)
                     device=None,                # move the model here first (default: where it is)
                     use_cache: bool = True,     # use the KV cache
                     stop: str | None = EOT,     # stop at this special token
@@ -184,7 +184,8 @@ def stream_generate(model: TransformerLM,       # the language model
     if not prompt_ids:
         if eos is None: raise ValueError(f"an empty prompt needs the stop token {stop!r} in the vocabulary to start from")
         prompt_ids = [eos]
-    gen = torch.Generator().manual_seed(seed) if seed is not None else None
+    dev = next(model.parameters()).device   # a generator there: its noise needs no copy, so no wait, per token
+    gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
     ids, shown = [], ""
     for t in generate_ids(model, prompt_ids, max_new_tokens, temperature, top_p, eos, gen, use_cache):
         ids.append(t)
