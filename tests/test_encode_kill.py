@@ -20,6 +20,13 @@ def _children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid: out.append(int(p.name))
     return out
 
+def _workers(pid: int) -> list[int]:
+    "The spawned worker processes among `pid`'s children (not multiprocessing's resource tracker)."
+    def cmdline(c: int) -> str:
+        try: return Path(f"/proc/{c}/cmdline").read_bytes().decode(errors="replace")
+        except OSError: return ""                                   # gone meanwhile
+    return [c for c in _children(pid) if "spawn_main" in cmdline(c)]
+
 def _alive(pid: int) -> bool:
     try: return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
     except OSError: return False
@@ -41,13 +48,13 @@ def test_encode_sigkill_leaves_no_orphans_and_rerun_cleans_up(tmp_path: Path):
     p = _encode(tmp_path/"in.txt", tmp_path/"tok", out)
     deadline, workers = time.time() + 120, []
     while time.time() < deadline and p.poll() is None:              # wait until both workers write their pieces
-        workers = _children(p.pid)
+        workers = _workers(p.pid)
         pieces = [f for f in out.parent.glob(".ids.npy.*.tmp/*.bin") if f.stat().st_size > 0]
         if len(pieces) >= 2: break
         time.sleep(0.02)
     assert p.poll() is None, f"encode ended before it could be killed: {p.stderr.read()}"
-    workers = [w for w in _children(p.pid) if w not in (p.pid,)] or workers
-    assert len(workers) >= 2, workers                              # the two workers (and multiprocessing's helpers)
+    workers = _workers(p.pid) or workers
+    assert len(workers) == 2, workers                              # the two workers, found by their command line
     os.kill(p.pid, signal.SIGKILL); p.wait()
 
     deadline = time.time() + 3   # far less than a chunk takes: the workers were killed, not done
