@@ -42,13 +42,15 @@ def main():
     dev, dtype = torch.device(args.device), torch.bfloat16 if args.dtype == "bf16" else torch.float32
     kw = dict(lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
     mk = lambda: make_params(dev, dtype)
-    opts = {"ours (foreach)": AdamW(mk(), foreach=True, **kw),
-            "ours (loop)": AdamW(mk(), foreach=False, **kw),
-            "torch foreach=False": torch.optim.AdamW(mk(), foreach=False, **kw),
-            "torch foreach=True": torch.optim.AdamW(mk(), foreach=True, **kw),
-            "torch fused=True": torch.optim.AdamW(mk(), fused=True, **kw)}
-    steps = {k: o.step for k, o in opts.items()}
-    if args.compile: steps |= {f"{k}, compiled": torch.compile(o.step) for k, o in opts.items() if "loop" not in k and "False" not in k}
+    make = {"ours (foreach)": lambda: AdamW(mk(), foreach=True, **kw),
+            "ours (loop)": lambda: AdamW(mk(), foreach=False, **kw),
+            "torch foreach=False": lambda: torch.optim.AdamW(mk(), foreach=False, **kw),
+            "torch foreach=True": lambda: torch.optim.AdamW(mk(), foreach=True, **kw),
+            "torch fused=True": lambda: torch.optim.AdamW(mk(), fused=True, **kw)}
+    opts = {k: f() for k, f in make.items()}
+    if args.compile:   # each compiled step drives an optimizer of its own, so every optimizer steps once a round
+        opts |= {f"{k}, compiled": make[k]() for k in make if "loop" not in k and "False" not in k}
+    steps = {k: torch.compile(o.step) if k.endswith("compiled") else o.step for k, o in opts.items()}
     n = sum(math.prod(s) for s in SHAPES)
     print(f"{n/1e6:.1f}M parameters in {len(SHAPES)} tensors, {header(dev, args)}")
     for f in steps.values(): f()                         # warm-up: allocates the state (and compiles)
@@ -58,7 +60,7 @@ def main():
             sync(dev); t0, c0 = time.perf_counter(), time.process_time()
             f(); sync(dev)
             wall[name].append(time.perf_counter() - t0); cpu[name].append(time.process_time() - c0)
-    # all four must still agree (a benchmark of a wrong optimizer is worthless)
+    # all must still agree (a benchmark of a wrong optimizer is worthless)
     ref = opts["torch foreach=False"].param_groups[0]["params"]
     tol = 1e-6 if dtype == torch.float32 else 1e-2
     for name, o in opts.items():
