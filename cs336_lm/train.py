@@ -29,7 +29,7 @@ from .checkpoint import (save_checkpoint, read_latest_checkpoint, restore_checkp
                                  set_rng_states)
 from .data import get_batch, load_tokens
 from .run_dir import CKPT_NAME, CONFIG_NAME, SUMMARY_NAME, MetricsLog, claim_run_dir, start_wandb, write_json
-from .train_config import TrainConfig
+from .train_config import TrainConfig, check_warmup
 from .parallel import DistInfo, full_state, load_full_state, setup_distributed, shard_model
 
 # %% auto #0
@@ -76,14 +76,15 @@ def evaluate(model: torch.nn.Module, tokens, batch_size: int, context_length: in
     device, windows = torch.device(device), (len(tokens) - 1) // context_length
     if n_batches is None and windows < 1: raise ValueError(f"need more than context_length={context_length} tokens, got {len(tokens)}")
     batches = n_batches if n_batches is not None else math.ceil(windows / batch_size)
-    was_training, total = model.training, torch.zeros(2, device=device, dtype=torch.float64)   # loss sum, token count
+    was_training, model_loss, count = model.training, torch.zeros((), device=device, dtype=torch.float64), 0.0  # summed loss, tokens
     model.eval()
     for i in range(rank, math.ceil(batches / world_size) * world_size, world_size):   # the same number of forwards on every rank
         weight, i = float(i < batches), min(i, batches - 1)                          # (a sharded model gathers in step)
         if n_batches is None: x, y = _windows(tokens, context_length, i * batch_size, min(batch_size, windows - i * batch_size))
-        else: x, y = get_batch(tokens, batch_size, context_length, "cpu", generator=batch_generator(seed, 0, i, _VALID))
+        else: x, y = get_batch(tokens, batch_size, context_length, device, generator=batch_generator(seed, 0, i, _VALID))
         with autocast(device, dtype): loss = cross_entropy(model(x.to(device)), y.to(device))
-        total += weight * torch.stack([loss.double() * y.numel(), torch.tensor(y.numel(), device=device, dtype=torch.float64)])
+        model_loss += weight * loss.double() * y.numel(); count += weight * y.numel()   # the count stays a Python number
+    total = torch.stack([model_loss, torch.tensor(count, device=device, dtype=torch.float64)])
     if world_size > 1: torch.distributed.all_reduce(total)
     model.train(was_training)
     return (total[0] / total[1]).item()
@@ -102,8 +103,7 @@ class Trainer:
         self.cfg, self.dist, self.device, self.rank0 = cfg, dist, dist.device, dist.rank == 0
         self.total, self.step_tokens = cfg.total_iters(dist.world_size), cfg.tokens_per_step(dist.world_size)
         self.slots = dist.world_size * cfg.grad_accum_steps      # micro-batches per step: fixes the batch sequence
-        if cfg.lr_schedule == "steps" and cfg.warmup_iters > self.total:
-            raise ValueError(f"warmup_iters={cfg.warmup_iters} is longer than the run's {self.total} steps: lower it")
+        check_warmup(cfg, self.total)                             # again: with several processes the run is shorter
         self.train_tokens = load_tokens(cfg.train_data, vocab_size=cfg.model.vocab_size)
         self.valid_tokens = load_tokens(cfg.valid_data, vocab_size=cfg.model.vocab_size)
         _check_tokens(self.train_tokens, cfg.train_data, cfg.model.context_length, "training")

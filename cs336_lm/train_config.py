@@ -18,7 +18,7 @@ from .layers import check_positive_int
 from .transformer import ModelConfig
 
 # %% auto #0
-__all__ = ['TrainConfig', 'check_train_config']
+__all__ = ['TrainConfig', 'check_warmup', 'check_train_config']
 
 # %% ../nbs/12B_train_config.ipynb #0816b158
 @dataclass
@@ -100,6 +100,11 @@ def _check_number(name: str, value, low: float = 0.0, low_ok: bool = True):
     if value < low or (value == low and not low_ok): raise ValueError(f"{name} must be {'>=' if low_ok else '>'} {low:g}, got {value!r}")
 
 # %% ../nbs/12B_train_config.ipynb #3dca148d
+def check_warmup(c: TrainConfig, total: int):
+    "Raise if the warm-up of a step schedule is longer than the run's `total` steps."
+    if c.lr_schedule == "steps" and c.warmup_iters > total:
+        raise ValueError(f"warmup_iters={c.warmup_iters} is longer than the run's {total} steps: lower it")
+
 def check_train_config(c: TrainConfig):
     "Raise a `ValueError` naming the first impossible setting or combination of `c`."
     for name in ("batch_size", "grad_accum_steps", "max_iters", "eval_interval", "log_interval", "ckpt_interval"):
@@ -118,6 +123,5 @@ def check_train_config(c: TrainConfig):
     if c.parallel not in ("ddp", "fsdp"): raise ValueError(f"parallel must be 'ddp' or 'fsdp', got {c.parallel!r}")
     if c.lr_schedule not in ("steps", "time"): raise ValueError(f"lr_schedule must be 'steps' or 'time', got {c.lr_schedule!r}")
     if c.lr_schedule == "time" and not c.max_minutes: raise ValueError("lr_schedule='time' needs max_minutes")
-    if c.lr_schedule == "steps" and c.warmup_iters > c.total_iters():
-        raise ValueError(f"warmup_iters={c.warmup_iters} is longer than the run's {c.total_iters()} steps: lower it")
+    check_warmup(c, c.total_iters())
     if c.resume and c.overwrite: raise ValueError("resume and overwrite exclude each other: continue the run, or start it again")
