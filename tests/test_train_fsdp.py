@@ -16,6 +16,22 @@ def _torchrun(cfg: str, *extra: str):
         r = subprocess.run(cmd + ["--resume"], env=env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
 
+def _loads_into_one_process(ckpt_path: Path):
+    "The gathered checkpoint is an ordinary one: it fits a plain model and AdamW, keys, shapes and optimizer state alike."
+    import torch
+    from cs336_lm.checkpoint import load_checkpoint, read_checkpoint
+    from cs336_lm.optim import AdamW
+    from cs336_lm.train import param_groups
+    from cs336_lm.train_config import TrainConfig
+    from cs336_lm.transformer import TransformerLM
+    cfg = TrainConfig.from_dict(read_checkpoint(ckpt_path)["extra"]["config"])
+    model = TransformerLM(cfg.model)
+    opt = AdamW(param_groups(model, cfg.weight_decay, cfg.no_decay_embed_norm), lr=cfg.max_lr)
+    assert load_checkpoint(ckpt_path, model, opt) == 10
+    n = sum(p.numel() for p in model.parameters())
+    moments = [opt.state[p]["exp_avg"] for p in model.parameters()]     # every parameter's own moment, in its own shape
+    assert sum(m.numel() for m in moments) == n and all(m.abs().sum() > 0 for m in moments)
+
 def test_fsdp_two_processes_match_one_process_and_resume_exactly(tmp_path: Path):
     one = write_config(tmp_path, "one.json", out_dir=str(tmp_path/"one"), batch_size=4, grad_accum_steps=2, max_iters=20)
     two = write_config(tmp_path, "two.json", out_dir=str(tmp_path/"two"), batch_size=4, max_iters=20, parallel="fsdp")
@@ -30,5 +46,6 @@ def test_fsdp_two_processes_match_one_process_and_resume_exactly(tmp_path: Path)
             assert (va is None) == (vb is None)
             if va is not None: assert vb == pytest.approx(va, rel=1e-4, abs=1e-5), (ra, rb)
     _torchrun(paused, "--stop-at-iter", "10")            # a checkpoint gathered from the shards …
+    _loads_into_one_process(tmp_path/"paused"/"ckpt.pt")
     _torchrun(paused, "--resume")                        # … loaded back into them
     assert curve(tmp_path/"paused"/"metrics.jsonl") == b  # exactly the uninterrupted FSDP run
