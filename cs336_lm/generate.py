@@ -78,7 +78,7 @@ def _one_token(model: TransformerLM, tok: torch.Tensor, cache) -> torch.Tensor:
     return model(tok, kv_cache=cache)[:, -1]
 
 def _next_logits(model: TransformerLM, seq: torch.Tensor, pad: torch.Tensor, start: int, n: int, fed: int, cache, one_token,
-                 compile, padded: bool) -> tuple[torch.Tensor, int]:
+                 padded: bool) -> tuple[torch.Tensor, int]:
     "Logits `(rows, vocab)` for slot `n`, the window being `seq[:, start:n]` of which `fed` slots are in `cache`; and the new `fed`."
     if cache is None and not padded:                          # no cache, no padding: the plain causal forward
         return model(seq[:, start:n])[:, -1], fed
@@ -87,7 +87,7 @@ def _next_logits(model: TransformerLM, seq: torch.Tensor, pad: torch.Tensor, sta
         c = cache.reset(window_pad) if cache is not None else model.new_kv_cache(len(seq)).reset(window_pad)
         return model(seq[:, start:n], kv_cache=c)[:, -1], n - start
     logits = one_token(model, seq[:, n - 1:n], cache)         # one token per row
-    if compile: cache.length += 1                             # a compiled step leaves the host-side count to us
+    cache.length = fed + 1                                    # set here: a compiled step does not count on the host
     return logits, fed + 1
 
 # %% ../nbs/14_generate.ipynb #af12377a
@@ -114,7 +114,7 @@ def decode_chunks(model: TransformerLM,            # the language model
     try:
         for i in range(max_new_tokens):
             if n - start > ctx: start, fed = n - keep, 0          # the window is full: slide it
-            logits, fed = _next_logits(model, seq, pad, start, n, fed, cache, one_token, compile, padded)
+            logits, fed = _next_logits(model, seq, pad, start, n, fed, cache, one_token, padded)
             seq[:, n] = sample_next(logits, temperature, top_p, generator)
             n += 1
             if (i + 1) % sync_every == 0 or i + 1 == max_new_tokens:
