@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bpe import CHUNK_BYTES, find_chunk_boundaries
+from .bpe import CHUNK_BYTES, chunk_spans, find_chunk_boundaries
 from . import core
 from .core import _fsync_dir, atomic_write, exit_with_parent, make_parent, reporting_full_disk, temp_dir_beside
 
@@ -117,10 +117,13 @@ def _check_encode_args(tokenizer, path: Path, out: Path, dtype: np.dtype):
     if out.is_dir(): raise IsADirectoryError(f"output {str(out)!r} is a directory: give a file name, such as {str(out/'tokens.npy')!r}")
 
 def _chunk_bounds(path: Path, tokenizer, pieces: int, split_special_token: str) -> list[int]:
-    "Byte offsets cutting `path` into about `pieces` chunks that start at `split_special_token`."
-    if split_special_token not in getattr(tokenizer, "special_tokens", [split_special_token]):
-        return [0, path.stat().st_size]   # not a special token of this tokenizer: a cut there could split a pre-token
-    with open(path, "rb") as f: return find_chunk_boundaries(f, pieces, split_special_token.encode())
+    "Byte offsets cutting `path` into about `pieces` chunks that encode apart: at `split_special_token`, else at safe newlines."
+    specials = getattr(tokenizer, "special_tokens", [split_special_token])
+    if split_special_token in specials:
+        with open(path, "rb") as f: return find_chunk_boundaries(f, pieces, split_special_token.encode())
+    if any("\n" in s for s in specials): return [0, path.stat().st_size]   # a cut at a newline could split one of them
+    spans = chunk_spans(path, [], pieces)   # between visible characters around a newline: a pre-token boundary
+    return [a for a, _ in spans] + [spans[-1][1]]
 
 # %% ../nbs/04_data.ipynb #b106d238
 def _encode_chunks(jobs: list, tokenizer, num_processes: int, progress: bool) -> list[int]:
