@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 os.environ.setdefault("KINETO_LOG_LEVEL", "5")   # keep the profiler quiet
-import contextlib
 import statistics
 import time
 
@@ -19,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cs336_lm.train import autocast  # noqa: F401  (re-exported for the scripts: the trainer's own bf16 autocast)
 from cs336_lm.transformer import ModelConfig
 
 HANDOUT = dict(vocab=10_000, context=256, d_model=512, layers=4, heads=16, d_ff=1344, batch=128)   # the handout's model
@@ -44,10 +44,6 @@ def resolve(a) -> tuple[torch.device, ModelConfig]:
         if getattr(a, k, None) is None: setattr(a, k, v)
     return dev, ModelConfig(vocab_size=a.vocab, context_length=a.context, d_model=a.d_model, num_layers=a.layers,
                             num_heads=a.heads, d_ff=a.d_ff)
-
-
-def autocast(dev: torch.device, dtype: str):
-    return torch.autocast(dev.type, dtype=torch.bfloat16) if dtype == "bf16" else contextlib.nullcontext()
 
 
 def sync(dev: torch.device):

@@ -19,7 +19,7 @@ from .bpe import train_bpe
 from .tokenizer import Tokenizer
 from .data import dataset_files, encode_file, load_tokens
 from .run_dir import SUMMARY_NAME, TOKENIZER_DIR, claim_run_dir, read_json, run_status, write_json
-from .train_config import TrainConfig
+from .train_config import TrainConfig, with_defaults
 from .train import evaluate, train
 from .generate import EOT, generate, load_trained
 
@@ -91,7 +91,7 @@ def pipeline_config(preset: dict,   # SMALL_RUN or FULL_RUN (a TrainConfig dict)
 def train_step(cfg: TrainConfig) -> dict:
     "Train (or resume) the run in `cfg.out_dir`, unless it has finished: then its `summary.json`."
     if run_status(cfg.out_dir) == "finished" and not cfg.overwrite:
-        claim_run_dir(cfg.out_dir, cfg.to_dict(), resume=True, delete=False)   # other settings: refused, not skipped
+        claim_run_dir(cfg.out_dir, cfg.to_dict(), resume=True, delete=False, normalize=with_defaults)   # other settings: refused
         _say(f"training: {cfg.out_dir} has finished, skipped (--overwrite to train again)")
         return read_json(Path(cfg.out_dir)/SUMMARY_NAME)
     _say(f"training on {cfg.device} for " + (f"{cfg.max_minutes} min" if cfg.max_minutes else f"{cfg.total_iters():,} steps"))

@@ -29,7 +29,7 @@ from .checkpoint import (save_checkpoint, read_latest_checkpoint, restore_checkp
                                  set_rng_states)
 from .data import get_batch, load_tokens
 from .run_dir import CKPT_NAME, CONFIG_NAME, SUMMARY_NAME, MetricsLog, claim_run_dir, start_wandb, write_json
-from .train_config import TrainConfig, check_warmup
+from .train_config import TrainConfig, check_warmup, with_defaults
 from .parallel import DistInfo, full_state, load_full_state, setup_distributed, shard_model
 
 # %% auto #0
@@ -109,12 +109,11 @@ class Trainer:
         _check_tokens(self.train_tokens, cfg.train_data, cfg.model.context_length, "training")
         _check_tokens(self.valid_tokens, cfg.valid_data, cfg.model.context_length, "validation")
         self.out = Path(cfg.out_dir)
-        saved = lambda d: TrainConfig.from_dict(d).to_dict()                             # settings added since: defaults
-        claim_run_dir(self.out, cfg.to_dict(), cfg.resume, cfg.overwrite, delete=False, normalize=saved)   # every rank checks …
+        claim_run_dir(self.out, cfg.to_dict(), cfg.resume, cfg.overwrite, delete=False, normalize=with_defaults)   # every rank checks …
         if dist.world_size > 1: torch.distributed.barrier()                             # … before rank 0 writes
         self.out = ensure_writable_dir(self.out)
         if self.rank0: remove_stale_temps(self.out)                                   # left by a killed run
-        if self.rank0: claim_run_dir(self.out, cfg.to_dict(), cfg.resume, cfg.overwrite, normalize=saved)
+        if self.rank0: claim_run_dir(self.out, cfg.to_dict(), cfg.resume, cfg.overwrite, normalize=with_defaults)
         self.ckpt_path = self.out/CKPT_NAME
 
 # %% ../nbs/13_train.ipynb #71bedbf7

@@ -18,7 +18,7 @@ from .layers import check_positive_int
 from .transformer import ModelConfig
 
 # %% auto #0
-__all__ = ['TrainConfig', 'check_warmup', 'check_train_config']
+__all__ = ['TrainConfig', 'with_defaults', 'check_warmup', 'check_train_config']
 
 # %% ../nbs/12B_train_config.ipynb #0816b158
 @dataclass
@@ -73,6 +73,10 @@ def to_dict(self: TrainConfig) -> dict:
 def from_dict(cls: TrainConfig, d: dict) -> TrainConfig:
     "Build from `to_dict`'s output (unknown keys are an error, so typos do not pass silently)."
     return dataclass_from_dict(cls, d)
+
+def with_defaults(saved: dict) -> dict:
+    "A saved config as `to_dict` writes it today: settings added since it was saved get their defaults."
+    return TrainConfig.from_dict(saved).to_dict()
 
 @patch
 def tokens_per_step(self: TrainConfig, world_size: int = 1) -> int:
