@@ -18,7 +18,7 @@ from .tokenizer import Tokenizer
 from .data import dataset_files, encode_file, load_tokens
 from .run_dir import (CONFIG_NAME, SUMMARY_NAME, TOKENIZER_DIR, changed_settings, read_json, read_metrics, run_status,
                               write_json)
-from .train_config import TrainConfig
+from .train_config import TrainConfig, with_defaults
 from .train import evaluate, train
 from .generate import load_trained
 from .pipeline import FULL_RUN, SMALL_RUN, parse_value
@@ -86,8 +86,7 @@ def run_experiment(name: str,                # run name: its directory inside `r
     cfg = dataclasses.replace(apply_overrides(base, **overrides), out_dir=str(out), progress=progress, resume=True, overwrite=False)
     status = run_status(out)
     if status != "new" and (out/CONFIG_NAME).exists():
-        saved = TrainConfig.from_dict(read_json(out/CONFIG_NAME)).to_dict()   # settings added since: their defaults
-        if diff := changed_settings(saved, cfg.to_dict(), _RERUN_MAY_CHANGE):
+        if diff := changed_settings(with_defaults(read_json(out/CONFIG_NAME)), cfg.to_dict(), _RERUN_MAY_CHANGE):
             raise ValueError(f"run {name!r} in {out} was made with other settings: {', '.join(diff)}; "
                              f"choose another name, or delete the directory to start it again")
     summary = read_json(out/SUMMARY_NAME) if status == "finished" else None
