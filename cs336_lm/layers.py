@@ -17,8 +17,8 @@ from torch import Tensor, nn
 from .core import check_positive_int
 
 # %% auto #0
-__all__ = ['LOW_PRECISION', 'trunc_normal_', 'Linear', 'check_token_ids', 'Embedding', 'upcast', 'RMSNorm', 'silu',
-           'swiglu_hidden_size', 'SwiGLU', 'SiLUFFN', 'ReLU2FFN', 'rope_angles', 'apply_rotary',
+__all__ = ['LOW_PRECISION', 'trunc_normal_', 'Linear', 'out_of_range', 'check_token_ids', 'Embedding', 'upcast', 'RMSNorm',
+           'silu', 'swiglu_hidden_size', 'SwiGLU', 'SiLUFFN', 'ReLU2FFN', 'rope_angles', 'apply_rotary',
            'RotaryPositionalEmbedding', 'softmax', 'scaled_dot_product_attention', 'masked_attention', 'load_weights']
 
 # %% ../nbs/05_layers.ipynb #30de90ff
@@ -45,14 +45,19 @@ class Linear(nn.Module):
     def extra_repr(self): return f"in_features={self.in_features}, out_features={self.out_features}"
 
 # %% ../nbs/05_layers.ipynb #2633de11
+def out_of_range(ids: Tensor, n: int) -> tuple[int, int] | None:
+    "`(min, max)` of the integer tensor `ids` if a value lies outside `[0, n)`, else None; one read-back (on a GPU, one wait)."
+    if ids.numel() == 0: return None
+    lo, hi = torch.aminmax(ids)
+    return (int(lo), int(hi)) if ((lo < 0) | (hi >= n)).item() else None
+
 def check_token_ids(ids: Tensor, num_embeddings: int) -> None:
     "Raise `ValueError` (not a device assert) if `ids` is not an integer tensor with values in `[0, num_embeddings)`."
     if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
         raise TypeError(f"token ids must be an integer tensor, got dtype {ids.dtype}")
-    if torch.compiler.is_compiling() or ids.numel() == 0: return
-    lo, hi = torch.aminmax(ids)
-    if ((lo < 0) | (hi >= num_embeddings)).item():    # one read-back (on a GPU: one wait for the device)
-        bad = int(hi) if hi >= num_embeddings else int(lo)
+    if torch.compiler.is_compiling(): return
+    if r := out_of_range(ids, num_embeddings):
+        bad = r[1] if r[1] >= num_embeddings else r[0]
         raise ValueError(f"token id {bad} is out of range for a vocabulary of {num_embeddings} (valid: 0..{num_embeddings - 1})")
 
 # %% ../nbs/05_layers.ipynb #191190bc
@@ -214,9 +219,8 @@ def cos_sin(self: RotaryPositionalEmbedding,
             ang = rope_angles(self.theta, self.d_k, torch.arange(start, start + seq_len, device=self.cos.device))
             return ang.cos(), ang.sin()
         return self.cos[start:start + seq_len], self.sin[start:start + seq_len]
-    if not torch.compiler.is_compiling() and token_positions.numel() and (
-            token_positions.min() < 0 or token_positions.max() >= self.max_seq_len):
-        raise ValueError(f"token positions must lie in [0, {self.max_seq_len}), got max {int(token_positions.max())}")
+    if not torch.compiler.is_compiling() and (r := out_of_range(token_positions, self.max_seq_len)):
+        raise ValueError(f"token positions must lie in [0, {self.max_seq_len}), got values in [{r[0]}, {r[1]}]")
     return self.tables(token_positions, dtype)
 
 # %% ../nbs/05_layers.ipynb #f5ac7417

@@ -12,6 +12,8 @@ import math
 import torch
 from torch import Tensor
 
+from .layers import out_of_range
+
 # %% auto #0
 __all__ = ['cross_entropy', 'perplexity']
 
@@ -50,9 +52,8 @@ def cross_entropy(logits: Tensor,   # (..., vocab) unnormalised scores
     if targets.numel() == 0: raise ValueError("cross_entropy of an empty batch is undefined")
     vocab = logits.shape[-1]
     if check is None: check = targets.device.type == "cpu" and not torch.compiler.is_compiling()
-    if check:
-        lo, hi = targets.min().item(), targets.max().item()
-        if lo < 0 or hi >= vocab: raise ValueError(f"targets must lie in [0, {vocab}), got values in [{lo}, {hi}]")
+    if check and (r := out_of_range(targets, vocab)):
+        raise ValueError(f"targets must lie in [0, {vocab}), got values in [{r[0]}, {r[1]}]")
     return _CrossEntropy.apply(logits, targets.long())
 
 # %% ../nbs/09_loss.ipynb #c578048c
