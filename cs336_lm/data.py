@@ -287,18 +287,21 @@ def _total_size(resp, start: int) -> int | None:
     return start + int(n) if (n := resp.headers.get("Content-Length")) is not None else None
 
 # %% ../nbs/04_data.ipynb #656c9964
-def _stream(resp, url: str, part: Path, resumed: bool, start: int, total: int | None, progress: bool, name: str):
+def _stream(resp, url: str, part: Path, resumed: bool, start: int, total: int | None, progress: bool, name: str) -> str | None:
     "Write (or append) the body of `resp` to `part` with a progress bar, then fsync; a broken connection keeps `part`."
     from tqdm.auto import tqdm
+    h = None if resumed else hashlib.sha256()          # hashed on the way in (a resumed file is hashed whole later)
     with reporting_full_disk(part), open(part, "ab" if resumed else "wb") as f, \
          tqdm(total=total, initial=start, unit="B", unit_scale=True, desc=name, disable=not progress) as bar:
         try:
             for block in iter(lambda: resp.read(1 << 20), b""):
                 f.write(block); bar.update(len(block))
+                if h: h.update(block)
         except (http.client.IncompleteRead, ConnectionError, TimeoutError) as e:
             raise RuntimeError(f"downloading {url} broke off after {f.tell():,} bytes ({type(e).__name__}); "
                                f"run again to resume from {part}") from None
         f.flush(); os.fsync(f.fileno())
+    return h.hexdigest() if h else None
 
 def _usable_part(part: Path, url: str, expected_size: int | None, sha256: str | None) -> tuple[dict, int]:
     "The `.part`'s record and how many of its bytes can be resumed: none (the `.part` deleted) unless provably a prefix."
@@ -328,7 +331,7 @@ def download_file(url: str,                      # where to get it (http, https 
     if resp is None and have != (expected_size or rec.get("size")):   # 416 on a .part of unknown or wrong length
         part.unlink(); have = 0
         resp = _request(url, 0, timeout)
-    total = expected_size or rec.get("size")
+    total, digest = expected_size or rec.get("size"), None
     if resp is not None:
         with resp:
             resumed = have > 0 and resp.status == 206     # 200: the server ignored Range, or the file changed (If-Range)
@@ -346,11 +349,11 @@ def download_file(url: str,                      # where to get it (http, https 
             total = announced if announced is not None else total if resumed else expected_size
             if not resumed: _write_record(part, url=url, size=total, etag=resp.headers.get("ETag"),
                                           last_modified=resp.headers.get("Last-Modified"))
-            _stream(resp, url, part, resumed, start, total, progress, dest.name)
-    return _finish(url, part, dest, total, sha256)
+            digest = _stream(resp, url, part, resumed, start, total, progress, dest.name)
+    return _finish(url, part, dest, total, sha256, digest)
 
 # %% ../nbs/04_data.ipynb #1e859c4f
-def _finish(url: str, part: Path, dest: Path, total: int | None, sha256: str | None) -> Path:
+def _finish(url: str, part: Path, dest: Path, total: int | None, sha256: str | None, digest: str | None = None) -> Path:
     "Check the complete `.part` (size, SHA-256), record both beside `dest`, and rename it to `dest`."
     size, rec = part.stat().st_size, _read_record(part)
     if total is not None and size < total:
@@ -358,7 +361,7 @@ def _finish(url: str, part: Path, dest: Path, total: int | None, sha256: str | N
     if total is not None and size > total:
         part.unlink()
         raise RuntimeError(f"{url} gave {size:,} bytes, expected {total:,}: the partial file was deleted, run again")
-    if (got := _sha256(part)) != (sha256 or got):
+    if (got := digest or _sha256(part)) != (sha256 or got):   # `digest`: hashed while it was written
         part.unlink(); _record_path(part).unlink(missing_ok=True)
         raise RuntimeError(f"{url}: SHA-256 {got} does not match the expected {sha256}; the file was deleted")
     _write_record(dest, url=url, size=size, sha256=got, etag=rec.get("etag"), last_modified=rec.get("last_modified"))
