@@ -61,7 +61,8 @@ def main():
             generate_batch(model, prompts, a.new, temperature=0, compile=comp); sync(dev)
             dt = time.perf_counter() - t0
             print(f"batch of {batch} prompts ({min(map(len, prompts))}-{max(map(len, prompts))} tokens), "
-                  f"{'compiled' if comp else 'eager'}: {batch * a.new / dt:,.0f} tok/s in all")
+                  f"{'compiled' if comp else 'eager'}: {batch * a.new / dt:,.0f} tok/s in all, "
+                  f"{batch * a.new / dt / rate['cache']:.1f}x one prompt's cached rate")
 
 
 if __name__ == "__main__":

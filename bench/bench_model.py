@@ -10,6 +10,7 @@ sides. The CPU proxies of GPU cost are printed too: host syncs, top-level ops (a
     python bench/bench_model.py                                    # CPU, fp32, small model, batch 8
     python bench/bench_model.py --compile --threads 1
     python bench/bench_model.py --threads 1 --ablate                # also ours with one optimisation undone at a time
+    python bench/bench_model.py --threads 1 --chunk 32              # attention in chunks of 32 query rows
     python bench/bench_model.py --device cuda --compile --dtype bf16   # the handout's model at batch 128
 """
 from __future__ import annotations
@@ -65,12 +66,14 @@ def main():
     add_common_args(ap)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--ablate", action="store_true", help="eager: also time ours with one optimisation undone at a time")
+    ap.add_argument("--chunk", type=int, default=None, help="query rows per attention chunk (default: a quarter of the context)")
     a = ap.parse_args()
     dev, c = resolve(a)
     torch.manual_seed(0)
     ours = TransformerLM(c, device=dev)
     fused = TransformerLM(dataclasses.replace(c, fused_attention=True), device=dev)
     fused.load_state_dict(ours.state_dict())
+    for block in ours.layers: block.attn.chunk = a.chunk   # None: the model's own choice
     ref = RefLM(c).to(dev).load_from(ours.state_dict())
     ids = torch.randint(0, a.vocab, (a.batch, a.context), device=dev)
     targets = torch.randint(0, a.vocab, (a.batch, a.context), device=dev)
