@@ -286,7 +286,7 @@ def count_pretokens(input_path: str | os.PathLike,   # UTF-8 text file
     return total
 
 # %% ../nbs/02_bpe.ipynb #5b35d738
-FLAT_MIN = 1 << 17   # characters in the distinct pre-tokens from which `merge_flat` is faster than `merge_words`
+FLAT_MIN = 1 << 17   # characters in the distinct pre-tokens from which `merge_flat` is used (bench/bench_merge.py)
 
 def _merge_counts(counts: Counter, vocab: dict[int, bytes], num_merges: int, progress: bool) -> list[tuple[bytes, bytes]]:
     "`merge_words` on the distinct pre-tokens `counts`; from `FLAT_MIN` characters on `merge_flat` (and `counts` emptied)."
